@@ -1,0 +1,24 @@
+"""dockerlearn: a hands-on Chinese course on Docker images, checked against a real sandbox daemon.
+
+In a notebook: `%load_ext dockerlearn`, then `%docker ...` and `check("id")`.
+Imports stay lazy: the gateway and the CLI start as fast as Python allows.
+"""
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython):
+    from .magics import load
+    load(ipython)
+
+
+def check(exercise_id: str):
+    """Show the 检查 panel of one exercise (in a notebook), or return its verdict."""
+    from .widgets import panel
+    return panel(exercise_id)
+
+
+def __getattr__(name):
+    if name == "Sandbox":
+        from .sandbox import Sandbox
+        return Sandbox
+    raise AttributeError(name)

@@ -1,0 +1,150 @@
+"""The `dockerlearn` command. Errors print as Chinese messages, never as tracebacks."""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from .errors import DockerlearnError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sandbox(args, **kw):
+    from .sandbox import Sandbox
+    return Sandbox(args.name, **kw)
+
+
+def cmd_up(args) -> int:
+    sb = _sandbox(args, bridge=args.bridge, debian=not args.no_debian)
+    sb.up()
+    if not args.quiet:
+        print(sb.status().render())
+        print(f'\n在 shell 里使用沙箱：eval "$(dockerlearn env{_name_flag(args)})"')
+    return 0
+
+
+def cmd_down(args) -> int:
+    _sandbox(args).down()
+    print(f"沙箱 {args.name} 已停止，镜像和数据都保留着。再次启动：dockerlearn up{_name_flag(args)}")
+    return 0
+
+
+def cmd_status(args) -> int:
+    st = _sandbox(args).status()
+    print(st.render())
+    return 0 if st.running else 1
+
+
+def cmd_env(args) -> int:
+    sb = _sandbox(args)
+    if not sb.status().running:
+        print(f"# 沙箱 {args.name} 没有在运行；先运行 dockerlearn up{_name_flag(args)}", file=sys.stderr)
+    for var in sb.UNPINNED:
+        print(f"unset {var}")
+    for key, value in sb.env().items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def cmd_reset(args) -> int:
+    import time
+    t0 = time.monotonic()
+    _sandbox(args).reset()
+    print(f"沙箱 {args.name} 已恢复到刚播种的状态（{time.monotonic() - t0:.1f} 秒）：没有容器，只剩种子镜像。学习进度保留。")
+    return 0
+
+
+def cmd_destroy(args) -> int:
+    from .paths import progress_dir
+    _sandbox(args).destroy()
+    print(f"沙箱 {args.name} 已删除（进程、镜像、仓库数据）。学习进度保留在 {progress_dir()}。")
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    """Build the seed images into the cache (the slow, networked part of the first `up`)."""
+    from . import seeds
+    images = seeds.all_images(with_debian=not args.no_debian)
+    for ref in sorted(seeds.seed_refs(images)):
+        print(ref)
+    return 0
+
+
+def cmd_lab(args) -> int:
+    sb = _sandbox(args)
+    sb.up()
+    env = sb.full_env()
+    notebooks = REPO_ROOT / "notebooks"
+    argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}",
+            f"--ServerApp.ip=127.0.0.1", f"--port={args.port}"]
+    if os.geteuid() == 0:
+        argv.append("--allow-root")
+    if args.no_browser:
+        argv.append("--no-browser")
+    print(f"正在启动 JupyterLab（沙箱 {args.name}）：每个内核和终端里的 docker 都指向沙箱。")
+    os.execvpe(argv[0], argv, env)
+
+
+def _name_flag(args) -> str:
+    return "" if args.name == "default" else f" --name {args.name}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dockerlearn", description="dockerlearn：在独立沙箱里动手学 Docker 镜像")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--name", default=os.environ.get("DOCKERLEARN_NAME", "default"),
+                       help="沙箱名称（默认 default；教室里每个学生一个）")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("up", cmd_up, "启动沙箱（已在运行则直接复用）")
+    p.add_argument("--bridge", action="store_true", help="为网络演示启用沙箱自己的网桥（默认无容器网络）")
+    p.add_argument("--no-debian", action="store_true", help="只播种 busybox，不构建 debian")
+    p.add_argument("-q", "--quiet", action="store_true", help="只输出错误")
+    add("down", cmd_down, "停止沙箱，保留数据")
+    add("status", cmd_status, "显示沙箱状态：进程、地址、种子镜像")
+    add("env", cmd_env, '输出环境变量，用法：eval "$(dockerlearn env)"')
+    add("reset", cmd_reset, "恢复到刚播种的状态（删除容器和非种子镜像，还原仓库）")
+    add("destroy", cmd_destroy, "删除沙箱的一切（学习进度除外）")
+    p = add("prepare", cmd_prepare, "预先构建种子镜像缓存（第一次需要访问 Debian 软件源）")
+    p.add_argument("--no-debian", action="store_true", help="只构建 busybox")
+    p = add("lab", cmd_lab, "启动沙箱，然后在 notebooks/ 上打开 JupyterLab")
+    p.add_argument("--port", type=int, default=8888, help="JupyterLab 端口（只监听 127.0.0.1）")
+    p.add_argument("--no-browser", action="store_true", help="不自动打开浏览器")
+    _add_course_commands(sub, add)
+    return parser
+
+
+def _add_course_commands(sub, add) -> None:
+    """Commands of the lesson machinery, registered when that part is installed."""
+    try:
+        from . import cli_course
+    except ImportError:
+        return
+    cli_course.register(add)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except DockerlearnError as e:
+        print(e.render(), file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("\n已中断 (interrupted)。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

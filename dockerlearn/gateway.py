@@ -1,0 +1,211 @@
+"""The sandbox's front door to its registry, run as `python -m dockerlearn.gateway CONFIG`.
+
+It listens on two loopback ports, both backed by one docker-registry:
+- the *mirror* port is the daemon's --registry-mirror: anonymous and read-only, like
+  pulling a public image from Docker Hub;
+- the *registry* port is a private registry: every request passes through with the
+  client's own credentials, so `docker login` and `docker push` meet real htpasswd auth.
+Both answer Docker's v1 search API (`/v1/search`) from the registry catalog, which the
+distribution registry lacks. The mirror port is also the daemon's HTTPS proxy: any
+attempt to reach Docker Hub is refused here at once, so nothing leaves the machine.
+Standard library only, to start fast and stay small.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+              "trailers", "transfer-encoding", "upgrade"}
+CHUNK = 1 << 16
+OFFLINE_REASON = "dockerlearn sandbox is offline: only the local registry is reachable"
+
+
+def search(config: dict, query: str, limit: int) -> dict:
+    """Answer /v1/search the way Docker Hub's v1 API did, from the registry catalog."""
+    from .registry import RegistryClient  # shared with the package; imported on first search only
+    client = RegistryClient(f"127.0.0.1:{config['backend_port']}")
+    client.auth = config["service_auth"]
+    repos = client.catalog()
+    try:
+        meta = json.loads(Path(config["search_meta"]).read_text())
+    except (OSError, ValueError):
+        meta = {}
+    term = query.lower().strip()
+    results = []
+    for repo in repos:
+        info = meta.get(repo, {})
+        desc = info.get("description", "")
+        if term in repo.lower() or (term and term in desc.lower()):
+            results.append({"name": repo, "description": desc, "star_count": int(info.get("stars", 0)),
+                            "is_official": bool(info.get("official", False)), "is_automated": False})
+    results.sort(key=lambda r: (-r["star_count"], r["name"]))
+    results = results[:limit]
+    return {"num_pages": 1, "num_results": len(results), "page": 1, "page_size": limit,
+            "query": query, "results": results}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "dockerlearn-gateway"
+    config: dict = {}
+    mirror = False  # set per port by the subclass
+
+    def log_message(self, fmt, *args):  # one line per error only; access logs would grow forever
+        pass
+
+    # ---- helpers ----
+    def reply(self, status: int, body: bytes, ctype="application/json", reason=None, extra=None):
+        self.send_response(status, reason)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def registry_error(self, status: int, code: str, message: str):
+        body = json.dumps({"errors": [{"code": code, "message": message, "detail": None}]}).encode()
+        self.reply(status, body)
+
+    def body_chunks(self):
+        """Yield the request body, decoding chunked transfer encoding (Docker uploads use it)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return
+                left = size
+                while left:
+                    data = self.rfile.read(min(left, CHUNK))
+                    if not data:
+                        return
+                    left -= len(data)
+                    yield data
+                self.rfile.readline()
+        else:
+            left = int(self.headers.get("Content-Length") or 0)
+            while left > 0:
+                data = self.rfile.read(min(left, CHUNK))
+                if not data:
+                    return
+                left -= len(data)
+                yield data
+
+    # ---- dispatch ----
+    def handle_any(self):
+        if self.command == "CONNECT" or self.path.startswith(("http://", "https://")):
+            # We are the daemon's proxy: refuse every way out of the machine.
+            self.close_connection = True
+            return self.reply(403, OFFLINE_REASON.encode(), "text/plain", reason=OFFLINE_REASON)
+        url = urlsplit(self.path)
+        if url.path.startswith("/v1/"):
+            return self.v1(url)
+        if not url.path.startswith("/v2"):
+            return self.registry_error(404, "NOT_FOUND", "only the registry API lives here")
+        if self.mirror and self.command not in ("GET", "HEAD"):
+            return self.registry_error(405, "UNSUPPORTED",
+                                       "the mirror is read-only; push to the sandbox registry instead")
+        self.forward()
+
+    def v1(self, url):
+        if url.path in ("/v1/_ping", "/v1/_ping/"):
+            return self.reply(200, b'{"standalone": true}', extra={"X-Docker-Registry-Standalone": "true"})
+        if url.path.rstrip("/") == "/v1/search":
+            q = parse_qs(url.query)
+            try:
+                limit = max(1, min(100, int(q.get("n", ["25"])[0])))
+            except ValueError:
+                limit = 25
+            result = search(self.config, q.get("q", [""])[0], limit)
+            return self.reply(200, json.dumps(result).encode())
+        return self.registry_error(404, "NOT_FOUND", "v1 API: only _ping and search")
+
+    def forward(self):
+        # A list, not a dict: Docker sends one Accept header per manifest type it takes.
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP]
+        if self.mirror:
+            headers = [(k, v) for k, v in headers if k.lower() != "authorization"]
+            headers.append(("Authorization", self.config["service_auth"]))
+        has_body = "Content-Length" in self.headers or "chunked" in self.headers.get("Transfer-Encoding", "")
+        conn = http.client.HTTPConnection("127.0.0.1", self.config["backend_port"], timeout=300)
+        try:
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for k, v in headers:
+                conn.putheader(k, v)
+            chunked = has_body and "Content-Length" not in self.headers
+            if chunked:
+                conn.putheader("Transfer-Encoding", "chunked")
+            conn.endheaders()
+            if has_body:
+                for data in self.body_chunks():
+                    conn.send(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+                if chunked:
+                    conn.send(b"0\r\n\r\n")
+            resp = conn.getresponse()
+        except OSError as e:
+            self.close_connection = True
+            return self.registry_error(502, "UNAVAILABLE", f"the local registry is not answering: {e}")
+        try:
+            self.send_response(resp.status, resp.reason)
+            length = resp.getheader("Content-Length")
+            for k, v in resp.getheaders():
+                if k.lower() not in HOP_BY_HOP:
+                    self.send_header(k, v)
+            stream_chunked = length is None and self.command != "HEAD" and resp.status not in (204, 304)
+            if stream_chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            while True:
+                data = resp.read(CHUNK)
+                if not data:
+                    break
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if stream_chunked else data)
+            if stream_chunked:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
+        finally:
+            conn.close()
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_CONNECT = handle_any
+
+
+def serve(config: dict) -> None:
+    servers = []
+    for port, mirror in ((config["mirror_port"], True), (config["registry_port"], False)):
+        handler = type("H", (Handler,), {"config": config, "mirror": mirror})
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server.daemon_threads = True
+        servers.append(server)
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers[0].serve_forever()
+
+
+def main(argv=None) -> int:
+    argv = argv if argv is not None else sys.argv[1:]
+    config = json.loads(Path(argv[0]).read_text())
+    try:
+        serve(config)
+    except OSError as e:  # most likely a port taken between our check and the bind
+        print(f"gateway: cannot listen: {e}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

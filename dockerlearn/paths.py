@@ -1,0 +1,116 @@
+"""Where a sandbox keeps its state, and which names are allowed."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BadName
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# Unix socket paths are limited to 108 bytes (sun_path), including the final NUL.
+SOCKET_MAX = 107
+
+
+def home() -> Path:
+    """$DOCKERLEARN_HOME, or the XDG state directory."""
+    env = os.environ.get("DOCKERLEARN_HOME")
+    if env:
+        return Path(env).expanduser().absolute()
+    xdg = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(xdg).absolute() / "dockerlearn"
+
+
+def cache_dir() -> Path:
+    """Seed images are built once per machine user and shared by every sandbox."""
+    return home() / "cache"
+
+
+def progress_dir() -> Path:
+    """Progress outlives `reset` and `destroy`: it is the learner's, not the sandbox's."""
+    return home() / "progress"
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise BadName(
+            f"沙箱名称 {name!r} 不合法",
+            term="invalid sandbox name",
+            hint="名称只能包含小写字母、数字、- 和 _，以字母或数字开头，最长 32 个字符，例如 student01。",
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class SandboxPaths:
+    name: str
+    root: Path
+
+    @classmethod
+    def for_name(cls, name: str) -> "SandboxPaths":
+        check_name(name)
+        return cls(name, home() / "sandboxes" / name)
+
+    # --- daemon ---
+    @property
+    def data_root(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def exec_root(self) -> Path:
+        # containerd's socket sits deep under the exec-root, so keep it short:
+        # /run/dockerlearn/<12 hex> is unique per state directory.
+        digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+        base = Path("/run/dockerlearn") if os.path.isdir("/run") else Path("/tmp/dockerlearn")
+        return base / digest
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "docker.sock"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.root / "dockerd.pid"
+
+    @property
+    def daemon_json(self) -> Path:
+        return self.root / "daemon.json"
+
+    @property
+    def dockerd_log(self) -> Path:
+        return self.root / "dockerd.log"
+
+    @property
+    def docker_config(self) -> Path:
+        """The learner's DOCKER_CONFIG: `docker login` writes here, never ~/.docker."""
+        return self.root / "docker-config"
+
+    # --- registry and gateway ---
+    @property
+    def registry_dir(self) -> Path:
+        return self.root / "registry"
+
+    @property
+    def registry_storage(self) -> Path:
+        return self.registry_dir / "storage"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "sandbox.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".lock"
+
+    def ensure(self) -> None:
+        for d in (self.root, self.data_root, self.docker_config, self.registry_storage):
+            d.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        if len(str(self.socket)) > SOCKET_MAX:
+            raise BadName(
+                f"沙箱目录太深，套接字路径超过 108 字节：{self.socket}",
+                term="unix socket path too long",
+                hint="把 DOCKERLEARN_HOME 设到一个更短的目录，例如 /var/tmp/dl。",
+            )

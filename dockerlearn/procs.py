@@ -1,0 +1,148 @@
+"""Background services: start detached, tell whether a pid is still ours, stop cleanly."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .errors import StartFailed
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16384))
+            text = f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def alive(pid: Optional[int], marker: str = "") -> bool:
+    """True when pid runs and its command line holds marker (a stale pid may be reused)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state == "Z":
+            return False
+    except (OSError, IndexError):
+        return False
+    return marker in cmdline(pid) if marker else True
+
+
+def read_pid(path: Path) -> Optional[int]:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def spawn(argv: Sequence[str], log: Path, env: Optional[dict] = None) -> subprocess.Popen:
+    """Start a service in its own session, so it outlives this Python process."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            env=env, start_new_session=True, close_fds=True,
+        )
+
+
+def wait_until(ready: Callable[[], bool], *, what: str, timeout: float, log: Path,
+               proc: Optional[subprocess.Popen] = None, hint: str = "", interval: float = 0.01) -> None:
+    """Poll ready() until it holds; on timeout or early exit, raise with the log tail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if ready():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise StartFailed(f"{what} 启动后立即退出了（退出码 {proc.returncode}）",
+                              term="service exited", hint=hint, log=tail(log))
+        if time.monotonic() > deadline:
+            raise StartFailed(f"{what} 在 {timeout:.0f} 秒内没有就绪", term="readiness timeout",
+                              hint=hint, log=tail(log))
+        time.sleep(interval)
+        interval = min(interval * 1.5, 0.1)
+
+
+def stop(pid: Optional[int], marker: str, *, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after timeout. Quiet when the process is already gone."""
+    if not alive(pid, marker):
+        return
+    assert pid is not None
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid, marker):
+            _reap(pid)
+            return
+        time.sleep(0.02)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    while alive(pid, marker):
+        time.sleep(0.02)
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    # Children we spawned in this process become zombies until waited for.
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def pids_matching(marker: str) -> list[int]:
+    """Every process whose command line mentions marker (a sandbox's own path)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and marker in cmdline(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tcp_ready(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False

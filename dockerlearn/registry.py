@@ -1,0 +1,144 @@
+"""The local registry: Debian's docker-registry (the real distribution registry), and a client for its API."""
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import secrets
+from pathlib import Path
+from typing import BinaryIO, Callable, Optional
+from urllib.parse import urlsplit
+
+from .errors import RegistryError
+from .imagebuild import MANIFEST_V2, Image
+
+# Manifest types a pull may leave behind: Docker v2, OCI, and lists of both.
+ACCEPT = ", ".join([
+    MANIFEST_V2,
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+])
+
+# bcrypt at its lowest cost: the registry checks the password on every request,
+# and these accounts guard a practice registry on loopback, not real secrets.
+BCRYPT_ROUNDS = 4
+
+STUDENT_USER = "student"
+STUDENT_PASSWORD = "dockerlearn"
+
+
+def htpasswd_line(user: str, password: str) -> str:
+    import bcrypt  # imported here: only setup needs it
+    return f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()}"
+
+
+def write_config(folder: Path, storage: Path, port: int, service_password: str) -> Path:
+    """Config for `docker-registry serve`: loopback only, deletes on, htpasswd auth."""
+    htpasswd = folder / "htpasswd"
+    htpasswd.write_text(htpasswd_line("dockerlearn-service", service_password) + "\n"
+                        + htpasswd_line(STUDENT_USER, STUDENT_PASSWORD) + "\n")
+    cfg = folder / "config.yml"
+    cfg.write_text(
+        "version: 0.1\n"
+        "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
+        "  maintenance:\n    uploadpurging:\n      enabled: false\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n  secret: {secrets.token_hex(16)}\n"
+        "auth:\n  htpasswd:\n    realm: dockerlearn\n"
+        f"    path: {htpasswd}\n"
+    )
+    return cfg
+
+
+class RegistryClient:
+    """A small client for the Docker Registry HTTP API V2 over loopback."""
+
+    def __init__(self, address: str, user: str = "", password: str = "", timeout: float = 30):
+        self.address = address  # host:port
+        host, _, port = address.rpartition(":")
+        self.host, self.port = host, int(port)
+        self.timeout = timeout
+        self.auth = ("Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()) if user else ""
+
+    def request(self, method: str, path: str, body=None, headers: Optional[dict] = None,
+                ok=(200, 201, 202, 204)) -> tuple[int, dict, bytes]:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        hdrs = dict(headers or {})
+        if self.auth:
+            hdrs["Authorization"] = self.auth
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            data = resp.read()
+        except OSError as e:
+            raise RegistryError(f"连不上本地镜像仓库 {self.address}：{e}", term="registry unreachable",
+                                hint="运行 dockerlearn status 看看沙箱是否在运行。") from None
+        finally:
+            conn.close()
+        headers_out = {k.lower(): v for k, v in resp.getheaders()}
+        if ok and resp.status not in ok:
+            raise RegistryError(f"镜像仓库对 {method} {path} 返回 {resp.status}：{data[:300].decode('utf-8', 'replace')}",
+                                term="registry API error")
+        return resp.status, headers_out, data
+
+    # --- reading ---
+    def ping(self) -> bool:
+        try:
+            status, _, _ = self.request("GET", "/v2/", ok=None)
+        except RegistryError:
+            return False
+        return status == 200
+
+    def catalog(self) -> list[str]:
+        repos: list[str] = []
+        path = "/v2/_catalog?n=1000"
+        while path:
+            _, headers, data = self.request("GET", path)
+            repos += json.loads(data).get("repositories") or []
+            link = headers.get("link", "")
+            path = link[link.find("<") + 1:link.find(">")] if link else ""
+        return repos
+
+    def tags(self, repository: str) -> list[str]:
+        status, _, data = self.request("GET", f"/v2/{repository}/tags/list", ok=(200, 404))
+        return [] if status == 404 else sorted(json.loads(data).get("tags") or [])
+
+    def manifest(self, repository: str, reference: str) -> Optional[tuple[str, dict]]:
+        """(digest, manifest) or None when the tag is absent."""
+        status, headers, data = self.request("GET", f"/v2/{repository}/manifests/{reference}",
+                                             headers={"Accept": ACCEPT}, ok=(200, 404))
+        if status == 404:
+            return None
+        return headers.get("docker-content-digest", ""), json.loads(data)
+
+    def blob(self, repository: str, digest: str) -> bytes:
+        return self.request("GET", f"/v2/{repository}/blobs/{digest}")[2]
+
+    def has_blob(self, repository: str, digest: str) -> bool:
+        return self.request("HEAD", f"/v2/{repository}/blobs/{digest}", ok=(200, 404))[0] == 200
+
+    # --- writing ---
+    def upload_blob(self, repository: str, digest: str, data: bytes | BinaryIO, size: int) -> None:
+        if self.has_blob(repository, digest):
+            return
+        _, headers, _ = self.request("POST", f"/v2/{repository}/blobs/uploads/")
+        loc = urlsplit(headers["location"])
+        path = f"{loc.path}?{loc.query + '&' if loc.query else ''}digest={digest}"
+        self.request("PUT", path, body=data,
+                     headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
+
+    def push_image(self, img: Image, progress: Optional[Callable[[int], None]] = None) -> None:
+        """Upload an assembled image's blobs and manifest, then point every tag at it."""
+        for layer in img.layers:
+            with open(layer.path, "rb") as f:
+                self.upload_blob(img.repository, layer.digest, f, layer.size)
+            if progress:
+                progress(layer.size)
+        self.upload_blob(img.repository, img.config_digest, img.config, len(img.config))
+        for tag in img.tags:
+            self.request("PUT", f"/v2/{img.repository}/manifests/{tag}", body=img.manifest,
+                         headers={"Content-Type": MANIFEST_V2})
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        self.request("DELETE", f"/v2/{repository}/manifests/{digest}", ok=(202, 404))

@@ -1,0 +1,520 @@
+"""The sandbox: a dedicated dockerd and a local registry, seeded with base images.
+
+    with Sandbox("student01") as sb:      # up; down on exit, even when up fails half-way
+        sb.run(["pull", "busybox"])
+        sb.client().images.list()
+
+Every path, socket, port and process belongs to one sandbox name, so several run side
+by side and none of them touches the user's own Docker or ~/.docker.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from base64 import b64encode
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+from . import procs, registry, seeds
+from .errors import EnvironmentProblem, MissingPackage, NotRoot, SandboxDown, StartFailed
+from .paths import SandboxPaths
+from .progress import step
+
+# Programs the sandbox runs, and the Debian package that brings each.
+REQUIRED = {"dockerd": "docker.io", "containerd": "containerd", "runc": "runc",
+            "docker-registry": "docker-registry", "docker": "docker.io"}
+DOCKERD_TIMEOUT = 60.0
+SERVICE_USER = "dockerlearn-service"
+
+
+@dataclass
+class State:
+    """What `up` decided and later calls reuse: ports stay stable across restarts."""
+    backend_port: int = 0
+    mirror_port: int = 0
+    registry_port: int = 0
+    service_password: str = ""
+    bridge: bool = False
+    registry_pid: int = 0
+    gateway_pid: int = 0
+    seeded: dict = field(default_factory=dict)  # "busybox:latest" -> image ID
+
+    @classmethod
+    def load(cls, path: Path) -> "State":
+        try:
+            data = json.loads(path.read_text())
+            return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        except (OSError, ValueError, TypeError):
+            return cls()
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".json.part")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        os.replace(tmp, path)
+
+
+@dataclass
+class Status:
+    name: str
+    root: str
+    dockerd: bool
+    dockerd_pid: Optional[int]
+    registry: bool
+    gateway: bool
+    socket: str
+    registry_address: str
+    mirror_address: str
+    seeded: list[str]
+    exists: bool
+
+    @property
+    def running(self) -> bool:
+        return self.dockerd and self.registry and self.gateway
+
+    def render(self) -> str:
+        if not self.exists:
+            return f"沙箱 {self.name} 还不存在。运行 dockerlearn up 创建并启动它。"
+        mark = lambda ok: "运行中 (running)" if ok else "已停止 (stopped)"
+        lines = [
+            f"沙箱 (sandbox)：{self.name}    状态目录：{self.root}",
+            f"  dockerd：         {mark(self.dockerd)}" + (f"  pid {self.dockerd_pid}" if self.dockerd else ""),
+            f"  镜像仓库 registry：{mark(self.registry and self.gateway)}  {self.registry_address}（需登录，用户 student）",
+            f"  镜像加速 mirror：  {mark(self.registry and self.gateway)}  {self.mirror_address}（只读，dockerd 的 registry-mirror）",
+            f"  套接字 socket：    {self.socket}",
+            f"  种子镜像 seeds：   {', '.join(self.seeded) if self.seeded else '（尚未播种）'}",
+        ]
+        if not self.running:
+            lines.append("  有服务停止了：运行 dockerlearn up 重新启动，镜像和数据都还在。")
+        return "\n".join(lines)
+
+
+def docker_cli() -> str:
+    cli = shutil.which("docker")
+    if not cli:
+        raise MissingPackage("docker", "docker.io")
+    return cli
+
+
+def check_environment() -> None:
+    """Fail early, in plain words, when this machine cannot run a sandbox."""
+    if os.geteuid() != 0:
+        raise NotRoot(
+            "启动沙箱需要 root 权限：dockerlearn 会运行一个独立的 dockerd",
+            term="root required",
+            hint="请用 sudo 运行（例如 sudo dockerlearn up），或请老师在教室机器上为你启动沙箱；"
+                 "dockerlearn 不会借用你自己的 Docker 守护进程。",
+        )
+    for program, package in REQUIRED.items():
+        if not shutil.which(program):
+            raise MissingPackage(program, package)
+    seeds.find_busybox()
+
+
+def unix_http(sock: Path, path: str = "/_ping", timeout: float = 1.0) -> Optional[bytes]:
+    """A bare HTTP GET over the daemon socket: cheaper than importing the docker SDK."""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(str(sock))
+            s.sendall(f"GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+    except OSError:
+        return None
+    head, _, body = data.partition(b"\r\n\r\n")
+    return body if head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0] else None
+
+
+class Sandbox:
+    def __init__(self, name: str = "default", *, bridge: bool = False, debian: bool = True,
+                 quiet: bool = False, destroy_on_exit: bool = False):
+        self.paths = SandboxPaths.for_name(name)
+        self.name = name
+        self.bridge = bridge
+        self.debian = debian
+        self.quiet = quiet
+        self.destroy_on_exit = destroy_on_exit
+        self._client = None
+
+    # ------------------------------------------------------------ context manager
+    def __enter__(self) -> "Sandbox":
+        self.up()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.destroy_on_exit:
+            self.destroy()
+        else:
+            self.down()
+
+    def __repr__(self) -> str:
+        return f"Sandbox({self.name!r}, root={str(self.paths.root)!r})"
+
+    # ------------------------------------------------------------ state
+    @property
+    def state(self) -> State:
+        return State.load(self.paths.state_file)
+
+    @property
+    def dockerd_marker(self) -> str:
+        return str(self.paths.daemon_json)
+
+    def dockerd_pid(self) -> Optional[int]:
+        pid = procs.read_pid(self.paths.pidfile)
+        return pid if procs.alive(pid, self.dockerd_marker) else None
+
+    def dockerd_ready(self) -> bool:
+        return unix_http(self.paths.socket) == b"OK"
+
+    @property
+    def registry_address(self) -> str:
+        return f"127.0.0.1:{self.state.registry_port}"
+
+    @property
+    def mirror_address(self) -> str:
+        return f"127.0.0.1:{self.state.mirror_port}"
+
+    def _say(self, text: str) -> None:
+        if not self.quiet:
+            step(text)
+
+    @contextmanager
+    def _locked(self):
+        """One lifecycle change at a time per sandbox (two notebooks may call up at once)."""
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        with open(self.paths.lock_file, "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    # ------------------------------------------------------------ up
+    def is_running(self) -> bool:
+        st = self.state
+        return (procs.alive(st.registry_pid, str(self.paths.registry_dir))
+                and procs.alive(st.gateway_pid, str(self.paths.root / "gateway.json"))
+                and self.dockerd_pid() is not None and self.dockerd_ready())
+
+    def up(self) -> "Sandbox":
+        """Start what is not running; reuse what is. Idempotent, and cleans up after a failed start."""
+        if self.is_running():  # warm path: no lock, no imports, a few syscalls
+            return self
+        check_environment()
+        with self._locked():
+            if self.is_running():
+                return self
+            started: list[tuple[int, str]] = []
+            try:
+                self._start(started)
+            except BaseException:
+                for pid, marker in reversed(started):
+                    procs.stop(pid, marker, timeout=5)
+                self._sweep()
+                raise
+        return self
+
+    def _start(self, started: list) -> None:
+        t0 = time.monotonic()
+        p = self.paths
+        p.ensure()
+        st = self.state
+        fresh = not st.service_password
+        if fresh:
+            st.service_password = secrets.token_urlsafe(18)
+        st.bridge = self.bridge
+        config_file = p.docker_config / "config.json"
+        if not config_file.exists():
+            config_file.write_text("{}\n")
+
+        # Registry first: seeding needs it, and dockerd's mirror points at its gateway.
+        reg_proc = gw_proc = dockerd_proc = None
+        if not procs.alive(st.registry_pid, str(p.registry_dir)):
+            st.backend_port = self._pick_port(st.backend_port)
+            cfg = registry.write_config(p.registry_dir, p.registry_storage, st.backend_port, st.service_password)
+            reg_proc = procs.spawn(["docker-registry", "serve", str(cfg)], p.registry_dir / "registry.log")
+            st.registry_pid = reg_proc.pid
+            started.append((reg_proc.pid, str(p.registry_dir)))
+        gw_config = p.root / "gateway.json"
+        if not procs.alive(st.gateway_pid, str(gw_config)):
+            st.mirror_port = self._pick_port(st.mirror_port, avoid={st.backend_port})
+            st.registry_port = self._pick_port(st.registry_port, avoid={st.backend_port, st.mirror_port})
+            gw_config.write_text(json.dumps({
+                "backend_port": st.backend_port, "mirror_port": st.mirror_port, "registry_port": st.registry_port,
+                "service_auth": "Basic " + b64encode(f"{SERVICE_USER}:{st.service_password}".encode()).decode(),
+                "search_meta": str(p.root / "search.json"),
+            }))
+            (p.root / "search.json").write_text(json.dumps(seeds.SEARCH_META, ensure_ascii=False, indent=2))
+            gw_proc = procs.spawn([sys.executable, "-m", "dockerlearn.gateway", str(gw_config)],
+                                  p.root / "gateway.log", env=self._gateway_env())
+            st.gateway_pid = gw_proc.pid
+            started.append((gw_proc.pid, str(gw_config)))
+        if self.dockerd_pid() is None or not self.dockerd_ready():
+            dockerd_proc = self._start_dockerd(st)
+            started.append((dockerd_proc.pid, self.dockerd_marker))
+        st.save(p.state_file)
+
+        # While dockerd boots, the registry gets its seeds.
+        if reg_proc:
+            procs.wait_until(lambda: procs.tcp_ready(st.backend_port), what="本地镜像仓库 docker-registry",
+                             timeout=15, log=p.registry_dir / "registry.log", proc=reg_proc,
+                             hint="查看日志；端口被占用时再运行一次 dockerlearn up 会换一个端口。")
+        if gw_proc:
+            procs.wait_until(lambda: procs.tcp_ready(st.mirror_port) and procs.tcp_ready(st.registry_port),
+                             what="仓库网关 gateway", timeout=15, log=p.root / "gateway.log", proc=gw_proc)
+        if reg_proc or not st.seeded:
+            st.seeded = self._seed()
+            st.save(p.state_file)
+        procs.wait_until(self.dockerd_ready, what="dockerd", timeout=DOCKERD_TIMEOUT, log=p.dockerd_log,
+                         proc=dockerd_proc,
+                         hint="dockerd 需要 root、overlay 文件系统和 cgroup；日志里通常写明了原因。")
+        self._say(f"沙箱 {self.name} 已就绪（{time.monotonic() - t0:.1f} 秒）：DOCKER_HOST=unix://{p.socket}")
+
+    def _gateway_env(self) -> dict:
+        env = dict(os.environ)
+        # The gateway must import this very package, wherever it was installed from.
+        pkg_parent = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        return env
+
+    @staticmethod
+    def _pick_port(previous: int, avoid: set = frozenset()) -> int:
+        """Keep last time's port (tags like 127.0.0.1:PORT/app depend on it) unless it is taken."""
+        if previous and previous not in avoid and procs.port_free(previous):
+            return previous
+        while True:
+            port = procs.free_port()
+            if port not in avoid:
+                return port
+
+    def daemon_config(self, st: State) -> dict:
+        p = self.paths
+        ns = "dockerlearn-" + p.exec_root.name
+        cfg = {
+            "data-root": str(p.data_root),
+            "exec-root": str(p.exec_root),
+            "pidfile": str(p.pidfile),
+            "hosts": [f"unix://{p.socket}"],
+            "registry-mirrors": [f"http://127.0.0.1:{st.mirror_port}"],
+            "insecure-registries": [f"127.0.0.1:{st.mirror_port}", f"127.0.0.1:{st.registry_port}"],
+            # If the host runs a system containerd, dockerd would share it: keep our own namespaces.
+            "containerd-namespace": ns,
+            "containerd-plugins-namespace": ns + "-plugins",
+            "shutdown-timeout": 3,
+            "log-level": "warn",
+        }
+        if st.bridge:
+            cfg["bridge"] = self._bridge_name()
+        else:
+            cfg.update({"bridge": "none", "iptables": False, "ip-masq": False, "ip-forward": False})
+        return cfg
+
+    def _bridge_name(self) -> str:
+        return "dl" + self.paths.exec_root.name[:10]
+
+    def _ensure_bridge(self) -> None:
+        """For networking demos only (never in tests): a bridge of this sandbox's own, not docker0."""
+        name = self._bridge_name()
+        if subprocess.run(["ip", "link", "show", name], capture_output=True).returncode == 0:
+            return
+        octet = 16 + int(self.paths.exec_root.name[:4], 16) % 200
+        for cmd in (["ip", "link", "add", name, "type", "bridge"],
+                    ["ip", "addr", "add", f"10.213.{octet}.1/24", "dev", name],
+                    ["ip", "link", "set", name, "up"]):
+            subprocess.run(cmd, check=True, capture_output=True)
+
+    def _start_dockerd(self, st: State) -> subprocess.Popen:
+        p = self.paths
+        # After a crash or kill -9: a stale pidfile or socket must not stop the new daemon.
+        if p.pidfile.exists() and self.dockerd_pid() is None:
+            p.pidfile.unlink(missing_ok=True)
+        if p.socket.exists() and not self.dockerd_ready():
+            p.socket.unlink(missing_ok=True)
+        if st.bridge:
+            self._ensure_bridge()
+        p.exec_root.mkdir(parents=True, exist_ok=True)
+        p.daemon_json.write_text(json.dumps(self.daemon_config(st), indent=2))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+        # The daemon's only way out is our gateway, which refuses it: no traffic to Docker Hub,
+        # and a pull of an image that is not seeded fails at once with a clear reason.
+        proxy = f"http://127.0.0.1:{st.mirror_port}"
+        env.update({"HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "http_proxy": proxy, "https_proxy": proxy,
+                    "NO_PROXY": "127.0.0.1,localhost,::1", "no_proxy": "127.0.0.1,localhost,::1"})
+        return procs.spawn(["dockerd", "--config-file", str(p.daemon_json)], p.dockerd_log, env=env)
+
+    def registry_client(self, user: str = SERVICE_USER, password: Optional[str] = None) -> registry.RegistryClient:
+        """Straight to the backend registry (the service account sees everything)."""
+        st = self.state
+        return registry.RegistryClient(f"127.0.0.1:{st.backend_port}", user,
+                                       st.service_password if password is None else password)
+
+    def _seed(self) -> dict:
+        images = seeds.all_images(with_debian=self.debian, progress=not self.quiet)
+        client = self.registry_client()
+        for img in images:
+            have = client.manifest(img.repository, img.tags[0])
+            if have and have[0] == img.manifest_digest and all(
+                    (client.manifest(img.repository, t) or ("",))[0] == img.manifest_digest for t in img.tags[1:]):
+                continue
+            client.push_image(img)
+        return seeds.seed_refs(images)
+
+    # ------------------------------------------------------------ down, destroy
+    def down(self) -> None:
+        """Stop every process of this sandbox and keep its data. Quiet when already stopped."""
+        if not self.paths.root.exists():
+            return
+        with self._locked():
+            st = self.state
+            procs.stop(procs.read_pid(self.paths.pidfile), self.dockerd_marker, timeout=15)
+            procs.stop(st.gateway_pid, str(self.paths.root / "gateway.json"))
+            procs.stop(st.registry_pid, str(self.paths.registry_dir))
+            self._sweep()
+        self._client = None
+
+    def _sweep(self) -> None:
+        """Whatever a crash left behind: containerd and shims, mounts, sockets, the exec-root."""
+        p = self.paths
+        for marker in (str(p.exec_root), str(p.root)):
+            for pid in procs.pids_matching(marker):
+                if pid != os.getpid():
+                    procs.stop(pid, marker, timeout=3)
+        for mount in self.mounts():
+            subprocess.run(["umount", "-l", mount], capture_output=True)
+        p.socket.unlink(missing_ok=True)
+        p.pidfile.unlink(missing_ok=True)
+        if p.exec_root.exists():
+            shutil.rmtree(p.exec_root, ignore_errors=True)
+        if self.state.bridge:
+            subprocess.run(["ip", "link", "delete", self._bridge_name()], capture_output=True)
+
+    def mounts(self) -> list[str]:
+        roots = (str(self.paths.root) + "/", str(self.paths.exec_root) + "/")
+        found = []
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                target = line.split()[1].replace("\\040", " ")
+                if target.startswith(roots) or target + "/" in roots:
+                    found.append(target)
+        return sorted(found, key=len, reverse=True)  # innermost first
+
+    def destroy(self) -> None:
+        """Remove everything of this sandbox. The learner's progress is kept elsewhere."""
+        self.down()
+        if self.paths.root.exists():
+            shutil.rmtree(self.paths.root, ignore_errors=True)
+
+    # ------------------------------------------------------------ reset
+    def reset(self) -> None:
+        """Back to the freshly seeded state: no containers, no images but the seeds, registry restored."""
+        self.up()
+        with self._locked():
+            self._reset_daemon()
+            self._reset_registry()
+            (self.paths.docker_config / "config.json").write_text("{}\n")
+
+    def _reset_daemon(self) -> None:
+        import docker.errors  # noqa: F401  (imported for the exception types below)
+        client = self.client()
+        api = client.api
+        for c in api.containers(all=True, quiet=True):
+            api.remove_container(c["Id"], force=True, v=True)
+        seeded = self.state.seeded
+        seed_ids = set(seeded.values())
+        for img in api.images(all=False):
+            if img["Id"] in seed_ids:
+                for tag in img.get("RepoTags") or []:
+                    if seeded.get(tag) != img["Id"]:
+                        api.remove_image(tag)  # untag only: the seed stays
+            else:
+                try:
+                    api.remove_image(img["Id"], force=True)
+                except docker.errors.NotFound:
+                    pass  # went with a parent removed just before
+        api.prune_images()  # dangling layers left by the removals
+        api.prune_volumes()
+        api.prune_networks()
+
+    def _reset_registry(self) -> None:
+        storage = self.paths.registry_storage
+        for child in storage.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+        st = self.state
+        st.seeded = self._seed()
+        st.save(self.paths.state_file)
+
+    # ------------------------------------------------------------ status and use
+    def status(self) -> Status:
+        st = self.state
+        exists = self.paths.state_file.exists()
+        pid = self.dockerd_pid()
+        return Status(
+            name=self.name, root=str(self.paths.root), exists=exists,
+            dockerd=pid is not None and self.dockerd_ready(), dockerd_pid=pid,
+            registry=procs.alive(st.registry_pid, str(self.paths.registry_dir)),
+            gateway=procs.alive(st.gateway_pid, str(self.paths.root / "gateway.json")),
+            socket=str(self.paths.socket),
+            registry_address=f"127.0.0.1:{st.registry_port}", mirror_address=f"127.0.0.1:{st.mirror_port}",
+            seeded=sorted(st.seeded),
+        )
+
+    def env(self) -> dict[str, str]:
+        """The environment that pins the docker CLI to this sandbox."""
+        st = self.state
+        return {
+            "DOCKER_HOST": f"unix://{self.paths.socket}",
+            "DOCKER_CONFIG": str(self.paths.docker_config),
+            "DOCKER_CLI_HINTS": "false",
+            "DOCKERLEARN_NAME": self.name,
+            "DOCKERLEARN_HOME": str(self.paths.root.parent.parent),
+            "REGISTRY": f"127.0.0.1:{st.registry_port}",
+            "MIRROR": f"127.0.0.1:{st.mirror_port}",
+        }
+
+    # Variables that would send the CLI elsewhere, whatever DOCKER_HOST says.
+    UNPINNED = ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS")
+
+    def full_env(self, base: Optional[dict] = None) -> dict[str, str]:
+        env = {k: v for k, v in (os.environ if base is None else base).items() if k not in self.UNPINNED}
+        env.update(self.env())
+        return env
+
+    def run(self, args: Sequence[str] | str, *, input: Optional[bytes | str] = None, check: bool = False,
+            timeout: Optional[float] = 600, cwd: Optional[str] = None) -> subprocess.CompletedProcess:
+        """Run the real docker CLI against this sandbox and capture its output (text)."""
+        if isinstance(args, str):
+            import shlex
+            args = shlex.split(args)
+        args = list(args)
+        if args and args[0] == "docker":
+            args = args[1:]
+        return subprocess.run([docker_cli(), *args], input=input, capture_output=True,
+                              text=not isinstance(input, bytes), env=self.full_env(),
+                              check=check, timeout=timeout, cwd=cwd)
+
+    def client(self):
+        """A docker.DockerClient bound to this sandbox (API version negotiated)."""
+        if not self.dockerd_ready():
+            raise SandboxDown(self.name)
+        if self._client is None:
+            import docker
+            self._client = docker.DockerClient(base_url=f"unix://{self.paths.socket}", version="auto", timeout=120)
+        return self._client
+
+
+def current(name: Optional[str] = None) -> Sandbox:
+    """The sandbox this process works with: --name, $DOCKERLEARN_NAME, or "default"."""
+    return Sandbox(name or os.environ.get("DOCKERLEARN_NAME") or "default")
+
+
+__all__ = ["Sandbox", "Status", "State", "current", "check_environment", "EnvironmentProblem", "StartFailed"]
