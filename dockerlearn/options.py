@@ -149,8 +149,8 @@ def parse_usage(text: str) -> Optional[str]:
     return m.group(1).strip() if m else None
 
 
-def help_text(argv: Sequence[str], docker: str = "docker") -> str:
-    """stdout of `docker *argv --help`, isolated from the user's setup.
+def _run_isolated(argv: Sequence[str]) -> subprocess.CompletedProcess:
+    """Run a docker CLI so that it neither touches nor depends on the user's setup.
 
     A throwaway DOCKER_CONFIG keeps ~/.docker untouched; DOCKER_HOST points at a
     socket that does not exist, because a reachable daemon makes the CLI hide
@@ -161,8 +161,13 @@ def help_text(argv: Sequence[str], docker: str = "docker") -> str:
     with tempfile.TemporaryDirectory(prefix="dockerlearn-help-") as cfg:
         env["DOCKER_CONFIG"] = cfg
         env["DOCKER_HOST"] = f"unix://{cfg}/no-daemon.sock"
-        proc = subprocess.run([docker, *argv, "--help"], capture_output=True, text=True,
-                              env=env, stdin=subprocess.DEVNULL, timeout=60)
+        return subprocess.run(list(argv), capture_output=True, text=True, env=env,
+                              stdin=subprocess.DEVNULL, timeout=60)
+
+
+def help_text(argv: Sequence[str], docker: str = "docker") -> str:
+    """stdout of `docker *argv --help` (the legacy builder's DEPRECATED banner goes to stderr)."""
+    proc = _run_isolated([docker, *argv, "--help"])
     if proc.returncode != 0:
         raise RuntimeError(f"{docker} {' '.join(argv)} --help exited {proc.returncode}: {proc.stderr.strip()}")
     return proc.stdout
@@ -173,8 +178,8 @@ def cli_options(argv: Sequence[str], docker: str = "docker") -> dict[str, CliOpt
 
 
 def cli_version(docker: str = "docker") -> str:
-    """"28.x" or "20.10" (the labels used by `versions`), else the raw version string."""
-    out = subprocess.run([docker, "--version"], capture_output=True, text=True, timeout=60).stdout
+    """The label `versions` uses: "20.10", or "<major>.x" from 23 on (e.g. "28.x")."""
+    out = _run_isolated([docker, "--version"]).stdout
     m = re.search(r"version (\d+)\.(\d+)", out)
     if not m:
         raise RuntimeError(f"cannot read the version of {docker}: {out!r}")

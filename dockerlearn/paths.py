@@ -24,8 +24,12 @@ def home() -> Path:
 
 
 def cache_dir() -> Path:
-    """Seed images are built once per machine user and shared by every sandbox."""
-    return home() / "cache"
+    """Seed images are built once per machine user and shared by every sandbox.
+
+    $DOCKERLEARN_CACHE lets a throwaway home (tests, a classroom script) share the cache.
+    """
+    env = os.environ.get("DOCKERLEARN_CACHE")
+    return Path(env).expanduser().absolute() if env else home() / "cache"
 
 
 def progress_dir() -> Path:
