@@ -17,6 +17,12 @@ def check(exercise_id: str):
     return panel(exercise_id)
 
 
+def lesson_progress(lesson_id: str):
+    """Show the progress bar of one lesson's exercises."""
+    from .widgets import lesson_progress as bar
+    return bar(lesson_id)
+
+
 def __getattr__(name):
     if name == "Sandbox":
         from .sandbox import Sandbox

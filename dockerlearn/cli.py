@@ -18,7 +18,7 @@ def _sandbox(args, **kw):
 
 
 def cmd_up(args) -> int:
-    sb = _sandbox(args, bridge=args.bridge, debian=not args.no_debian)
+    sb = _sandbox(args, bridge=args.bridge, debian=not args.no_debian, quiet=args.quiet)
     sb.up()
     if not args.quiet:
         print(sb.status().render())

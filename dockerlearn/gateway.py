@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
               "trailers", "transfer-encoding", "upgrade"}
 CHUNK = 1 << 16
+TAGS_LIST_RE = re.compile(r"^/v2/.+/tags/list(\?.*)?$")
 OFFLINE_REASON = "dockerlearn sandbox is offline: only the local registry is reachable"
 
 
@@ -155,6 +157,8 @@ class Handler(BaseHTTPRequestHandler):
         except OSError as e:
             self.close_connection = True
             return self.registry_error(502, "UNAVAILABLE", f"the local registry is not answering: {e}")
+        if resp.status == 200 and self.command == "GET" and TAGS_LIST_RE.match(self.path):
+            return self.sorted_tags(resp, conn)
         try:
             self.send_response(resp.status, resp.reason)
             length = resp.getheader("Content-Length")
@@ -178,6 +182,15 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             conn.close()
+
+    def sorted_tags(self, resp, conn):
+        """Tags in a stable order (the filesystem driver lists them in directory order)."""
+        try:
+            data = json.loads(resp.read())
+            data["tags"] = sorted(data.get("tags") or [])
+        finally:
+            conn.close()
+        self.reply(200, json.dumps(data).encode())
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_CONNECT = handle_any
 

@@ -124,6 +124,39 @@ def pids_matching(marker: str) -> list[int]:
     return found
 
 
+def pids_in_cgroups(names: set[str]) -> list[int]:
+    """Every process whose cgroup path holds one of names (Docker names a container's cgroup by its ID).
+
+    A container's processes do not mention the sandbox on their command line; after a daemon crash
+    they outlive their shim, so they are found by cgroup instead.
+    """
+    if not names:
+        return []
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/cgroup").read_text()
+        except OSError:
+            continue
+        if any(name in text for name in names):
+            found.append(int(entry))
+    return found
+
+
+def kill_now(pids: list[int]) -> None:
+    """SIGKILL, no grace: for what a crashed daemon left running."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def port_free(port: int) -> bool:
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

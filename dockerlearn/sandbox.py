@@ -304,6 +304,9 @@ class Sandbox:
             "data-root": str(p.data_root),
             "exec-root": str(p.exec_root),
             "pidfile": str(p.pidfile),
+            # dockerd 20.10 derives its ID from this key, by default /etc/docker/key.json (created there
+            # if absent): the user's own Docker's file. Keep one of our own.
+            "deprecated-key-path": str(p.root / "key.json"),
             "hosts": [f"unix://{p.socket}"],
             "registry-mirrors": [f"http://127.0.0.1:{st.mirror_port}"],
             "insecure-registries": [f"127.0.0.1:{st.mirror_port}", f"127.0.0.1:{st.registry_port}"],
@@ -335,11 +338,9 @@ class Sandbox:
 
     def _start_dockerd(self, st: State) -> subprocess.Popen:
         p = self.paths
-        # After a crash or kill -9: a stale pidfile or socket must not stop the new daemon.
-        if p.pidfile.exists() and self.dockerd_pid() is None:
-            p.pidfile.unlink(missing_ok=True)
-        if p.socket.exists() and not self.dockerd_ready():
-            p.socket.unlink(missing_ok=True)
+        # After a crash or kill -9: a stale pidfile or socket, a hung dockerd, an orphaned shim with
+        # its container, or containerd's pidfile naming a zombie must not stop (or slow) the new daemon.
+        self._sweep(daemon_only=True)
         if st.bridge:
             self._ensure_bridge()
         p.exec_root.mkdir(parents=True, exist_ok=True)
@@ -382,10 +383,19 @@ class Sandbox:
             self._sweep()
         self._client = None
 
-    def _sweep(self) -> None:
-        """Whatever a crash left behind: containerd and shims, mounts, sockets, the exec-root."""
+    def _sweep(self, daemon_only: bool = False) -> None:
+        """Whatever a crash left behind: containers, containerd and shims, mounts, sockets, the exec-root.
+
+        daemon_only: before restarting dockerd, leave the registry and gateway running.
+        """
         p = self.paths
-        for marker in (str(p.exec_root), str(p.root)):
+        # Containers first: their processes outlive a killed shim, and name neither path.
+        try:
+            ids = {d.name for d in (p.data_root / "containers").iterdir() if len(d.name) == 64}
+        except OSError:
+            ids = set()
+        procs.kill_now([pid for pid in procs.pids_in_cgroups(ids) if pid != os.getpid()])
+        for marker in (str(p.exec_root), self.dockerd_marker if daemon_only else str(p.root)):
             for pid in procs.pids_matching(marker):
                 if pid != os.getpid():
                     procs.stop(pid, marker, timeout=3)
@@ -395,7 +405,7 @@ class Sandbox:
         p.pidfile.unlink(missing_ok=True)
         if p.exec_root.exists():
             shutil.rmtree(p.exec_root, ignore_errors=True)
-        if self.state.bridge:
+        if self.state.bridge and not daemon_only:
             subprocess.run(["ip", "link", "delete", self._bridge_name()], capture_output=True)
 
     def mounts(self) -> list[str]:
@@ -416,7 +426,7 @@ class Sandbox:
 
     # ------------------------------------------------------------ reset
     def reset(self) -> None:
-        """Back to the freshly seeded state: no containers, no images but the seeds, registry restored."""
+        """Back to the freshly seeded state: no containers, no local images, only the seeds in the registry."""
         self.up()
         with self._locked():
             self._reset_daemon()
@@ -429,18 +439,13 @@ class Sandbox:
         api = client.api
         for c in api.containers(all=True, quiet=True):
             api.remove_container(c["Id"], force=True, v=True)
-        seeded = self.state.seeded
-        seed_ids = set(seeded.values())
-        for img in api.images(all=False):
-            if img["Id"] in seed_ids:
-                for tag in img.get("RepoTags") or []:
-                    if seeded.get(tag) != img["Id"]:
-                        api.remove_image(tag)  # untag only: the seed stays
-            else:
-                try:
-                    api.remove_image(img["Id"], force=True)
-                except docker.errors.NotFound:
-                    pass  # went with a parent removed just before
+        # A fresh sandbox's daemon holds no image at all (the seeds wait in the registry):
+        # reset gives exactly that, so a lesson's `docker pull` prints the same every time.
+        for img in api.images(all=True):
+            try:
+                api.remove_image(img["Id"], force=True)
+            except docker.errors.NotFound:
+                pass  # went with a parent removed just before
         api.prune_images()  # dangling layers left by the removals
         api.prune_volumes()
         api.prune_networks()
@@ -479,7 +484,15 @@ class Sandbox:
             "DOCKERLEARN_HOME": str(self.paths.root.parent.parent),
             "REGISTRY": f"127.0.0.1:{st.registry_port}",
             "MIRROR": f"127.0.0.1:{st.mirror_port}",
+            "DOCKERLEARN_WORK": str(self.work_dir),
         }
+
+    @property
+    def work_dir(self) -> Path:
+        """Where lesson cells and exercise scripts run and write their files."""
+        path = self.paths.root / "work"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     # Variables that would send the CLI elsewhere, whatever DOCKER_HOST says.
     UNPINNED = ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS")

@@ -34,5 +34,29 @@ def fresh_sandbox(sandbox):
     return sandbox
 
 
+def _notebook_of(item):
+    """The .ipynb an nbval cell item belongs to, or None for ordinary tests."""
+    path = str(getattr(item, "fspath", ""))
+    return path if path.endswith(".ipynb") else None
+
+
+_reset_for: set = set()
+
+
+def pytest_runtest_setup(item):
+    # Each notebook starts on a freshly seeded sandbox, as when it was built.
+    nb = _notebook_of(item)
+    if nb and nb not in _reset_for:
+        _reset_for.add(nb)
+        sb = item.session._dockerlearn_sandbox if hasattr(item.session, "_dockerlearn_sandbox") else None
+        if sb is None:
+            from dockerlearn.sandbox import Sandbox
+            sb = item.session._dockerlearn_sandbox = Sandbox("pytest", quiet=True)
+        sb.reset()
+
+
 def pytest_sessionfinish(session, exitstatus):
+    sb = getattr(session, "_dockerlearn_sandbox", None)
+    if sb is not None:
+        sb.destroy()
     shutil.rmtree(TEST_HOME, ignore_errors=True)

@@ -1,0 +1,159 @@
+"""`dockerlearn build`: lessons/*.md → notebooks/*.ipynb, executed in a fresh sandbox.
+
+render() is pure and deterministic: the staleness test compares its cells with the committed
+notebooks, so a lesson edited without a rebuild fails CI.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from pathlib import Path
+from typing import Optional
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from .lessonfile import REPO_ROOT, Lesson, Part, load_all
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+OPTIONS_RE = re.compile(r"^\{\{options ([a-z0-9-]+)\}\}$", re.M)
+NOTICE = ("> 本 notebook 由 `lessons/{src}` 生成（generated file），请勿直接修改："
+          "改动源文件后运行 `dockerlearn build`。\n"
+          "> 先运行下面第一个单元格 `%load_ext dockerlearn`，它会启动（或连接）你的沙箱。")
+IGNORE_OUTPUT = "nbval-ignore-output"
+
+
+def notebook_path(lesson: Lesson) -> Path:
+    return NOTEBOOKS_DIR / f"{lesson.slug}.ipynb"
+
+
+def _markdown(text: str) -> str:
+    from .options import load, render_markdown
+    return OPTIONS_RE.sub(lambda m: render_markdown(load(m.group(1))).strip(), text)
+
+
+def _code(source: str, flags: set[str]) -> nbformat.NotebookNode:
+    cell = new_code_cell(source)
+    if "ignore-output" in flags:
+        cell.metadata["tags"] = [IGNORE_OUTPUT]
+    return cell
+
+
+def _docker_source(text: str) -> str:
+    lines = [l for l in text.strip().splitlines() if l.strip()]
+    lines = [l[len("docker "):] if l.startswith("docker ") else l for l in lines]
+    if len(lines) == 1:
+        return f"%docker {lines[0]}"
+    return "%%docker\n" + "\n".join(lines)
+
+
+def _cells_for(part: Part) -> list:
+    if part.kind == "markdown":
+        return [new_markdown_cell(_markdown(part.text))]
+    if part.kind == "docker":
+        return [_code(_docker_source(part.text), part.flags)]
+    if part.kind == "bash":
+        return [_code("%%bash\n" + part.text.strip("\n"), part.flags)]
+    if part.kind == "file":
+        return [_code(f"%%writefile {part.arg}\n" + part.text.strip("\n"), part.flags)]
+    if part.kind == "python":
+        return [_code(part.text.strip("\n"), part.flags)]
+    if part.kind == "exercise":
+        ex = part.exercise
+        assert ex
+        prompt = "\n".join(line + "  " for line in ex.prompt.splitlines())  # keep the line breaks
+        answer = new_code_cell("")
+        answer.metadata["tags"] = ["answer"]
+        return [new_markdown_cell(f"### 练习 `{ex.id}`：{ex.title}\n\n{prompt}\n\n"
+                                  "在下面的空单元格里用 `%docker ...`（或 `!docker ...`）完成它，然后点击 **检查**。"),
+                answer, new_code_cell(f'check("{ex.id}")')]
+    raise ValueError(part.kind)
+
+
+def render(lesson: Lesson) -> nbformat.NotebookNode:
+    src = lesson.path.name
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["dockerlearn"] = {"source": f"lessons/{src}", "lesson": lesson.id,
+                                  "source_sha256": hashlib.sha256(lesson.path.read_bytes()).hexdigest()}
+    cells = [new_markdown_cell(NOTICE.format(src=src)), new_code_cell("%load_ext dockerlearn"),
+             new_code_cell(f'from dockerlearn import check, lesson_progress\nlesson_progress("{lesson.id}")')]
+    for part in lesson.parts:
+        cells += _cells_for(part)
+    for i, cell in enumerate(cells):
+        cell["id"] = f"{lesson.id}-{i:03d}"  # stable ids keep diffs of notebooks/ small
+    nb.cells = cells
+    return nb
+
+
+def cell_signature(nb) -> list[tuple]:
+    """What must match between a lesson and its notebook: cell kinds, sources and tags."""
+    return [(c.cell_type, c.source, tuple(c.get("metadata", {}).get("tags", []))) for c in nb.cells]
+
+
+def stale(lesson: Lesson) -> Optional[str]:
+    """Why the committed notebook is out of date with its lesson, or None."""
+    path = notebook_path(lesson)
+    if not path.exists():
+        return f"{path.name} 不存在"
+    committed = nbformat.read(path, as_version=4)
+    fresh = render(lesson)
+    if committed.metadata.get("dockerlearn", {}).get("source_sha256") != fresh.metadata["dockerlearn"]["source_sha256"]:
+        return f"{path.name} 不是由当前的 {lesson.path.name} 生成的"
+    if cell_signature(committed) != cell_signature(fresh):
+        return f"{path.name} 的单元格与 {lesson.path.name} 不一致"
+    if not committed.cells[1].get("outputs"):  # the %load_ext cell always prints
+        return f"{path.name} 没有保存执行结果（用 dockerlearn build 生成，不要加 --no-run）"
+    return None
+
+
+def execute(nb, sandbox, timeout: int = 600) -> None:
+    """Run every cell in a real kernel attached to the sandbox, so the outputs are true ones."""
+    from nbclient import NotebookClient
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
+                            resources={"metadata": {"path": str(sandbox.work_dir)}})
+    client.execute()
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # timings would churn the diff on every build
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
+
+
+def coalesce_streams(outputs: list) -> list:
+    """Streamed output arrives line by line; store each run of one stream as one output."""
+    merged: list = []
+    for out in outputs:
+        if (out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == out.get("name")):
+            merged[-1]["text"] += out["text"]
+        else:
+            merged.append(out)
+    return merged
+
+
+def build(sandbox, slugs: Optional[list[str]] = None, run: bool = True, log=print) -> list[Path]:
+    import os
+    written = []
+    lessons = load_all()
+    if slugs:
+        unknown = set(slugs) - {l.slug for l in lessons} - {l.id for l in lessons}
+        if unknown:
+            raise SystemExit(f"没有这些课：{', '.join(sorted(unknown))}")
+        lessons = [l for l in lessons if l.slug in slugs or l.id in slugs]
+    NOTEBOOKS_DIR.mkdir(exist_ok=True)
+    if run:
+        sandbox.up()
+        os.environ.update(sandbox.full_env())  # the kernels inherit it
+    for lesson in lessons:
+        t0 = time.monotonic()
+        nb = render(lesson)
+        if run:
+            sandbox.reset()  # every lesson starts from a freshly seeded sandbox
+            execute(nb, sandbox)
+        path = notebook_path(lesson)
+        nbformat.write(nb, path)
+        written.append(path)
+        log(f"{path.relative_to(REPO_ROOT)}  ({time.monotonic() - t0:.1f} 秒)")
+    return written

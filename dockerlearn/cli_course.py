@@ -1,0 +1,65 @@
+"""Course commands of `dockerlearn`: check, exercises, progress, build."""
+from __future__ import annotations
+
+import sys
+
+
+def cmd_check(args) -> int:
+    from .checks import run_check
+    from .sandbox import Sandbox
+    verdict = run_check(args.exercise_id, Sandbox(args.name, quiet=True))
+    print(verdict)
+    return 0 if verdict.ok else 1
+
+
+def cmd_exercises(args) -> int:
+    from .checks import exercises
+    for ex in exercises().values():
+        prompt = " ".join(ex.prompt.split())
+        print(f"{ex.id:28s} {ex.title}\n{'':28s} {prompt}")
+    return 0
+
+
+def cmd_progress(args) -> int:
+    from .checks import exercises
+    from .progress_db import ProgressDB
+    db = ProgressDB.for_sandbox(args.name)
+    ids = list(exercises())
+    if args.format in ("csv", "json"):
+        out = db.export(args.format, ids)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(out)
+            print(f"已导出到 {args.output}", file=sys.stderr)
+        else:
+            print(out)
+        return 0
+    rows = db.rows(ids)
+    print(f"学习者 (learner)：{args.name}")
+    print(f"{'练习 exercise':30s} {'状态':6s} {'尝试':>4s}  首次通过 first pass")
+    for r in rows:
+        state = "✅" if r.passed else ("❌" if r.tries else "·")
+        print(f"{r.exercise_id:30s} {state:6s} {r.tries:4d}  {r.first_pass or ''}")
+    done = sum(r.passed for r in rows)
+    print(f"\n共完成 {done}/{len(rows)} 个练习。")
+    return 0
+
+
+def cmd_build(args) -> int:
+    from .build import build
+    from .sandbox import Sandbox
+    name = args.name if args.name != "default" else "build"  # build resets its sandbox: never the learner's
+    build(Sandbox(name, quiet=True), args.lesson or None, run=not args.no_run)
+    return 0
+
+
+def register(add) -> None:
+    p = add("check", cmd_check, "检查一个练习，输出结论；通过时退出码为 0")
+    p.add_argument("exercise_id", help="练习编号，如 tag.add-tag（dockerlearn exercises 可列出全部）")
+    add("exercises", cmd_exercises, "列出所有练习的编号和题目")
+    p = add("progress", cmd_progress, "显示学习进度，或导出为 CSV/JSON 给老师")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="输出格式")
+    p.add_argument("-o", "--output", help="导出到文件")
+    p = add("build", cmd_build, "把 lessons/ 生成为 notebooks/，并在沙箱里执行（默认用名为 build 的沙箱）")
+    p.add_argument("--lesson", action="append", help="只生成这一课（slug 或 id，可重复）")
+    p.add_argument("--no-run", action="store_true", help="只生成单元格，不执行（仅用于调试，测试会要求有输出）")

@@ -1,0 +1,124 @@
+"""A learner's progress: every check attempt, in SQLite under the dockerlearn home.
+
+It lives outside the sandbox directory, so `reset`, `destroy` and a daemon crash leave it be.
+Several notebooks may check at once: WAL mode and a busy timeout keep every row.
+A corrupt or stuck database is moved aside as a backup and recreated, and the learner is told.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+from . import paths
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    exercise_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    ok INTEGER NOT NULL,
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS attempts_exercise ON attempts(exercise_id);
+"""
+BUSY_TIMEOUT = 10.0
+
+
+@dataclass
+class Row:
+    exercise_id: str
+    tries: int
+    passed: bool
+    first_pass: Optional[str]   # local time of the first ✅
+    last_try: Optional[str]
+
+
+class ProgressDB:
+    def __init__(self, path: Path, learner: str = ""):
+        self.path = path
+        self.learner = learner or path.stem
+
+    @classmethod
+    def for_sandbox(cls, name: str) -> "ProgressDB":
+        return cls(paths.progress_dir() / f"{name}.sqlite", name)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(SCHEMA)
+        return conn
+
+    def _backup_and_recreate(self, why: str) -> str:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = self.path.with_name(f"{self.path.stem}.{stamp}.bak")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                os.replace(src, Path(str(backup) + suffix))
+        return (f"⚠️ 学习进度数据库{why}，已备份为 {backup.name} 并重新创建 (progress database recreated)。"
+                "之前的记录在备份里，老师可以帮你恢复。")
+
+    def _run(self, fn):
+        """Run fn(conn); on a corrupt or stuck file, back it up, recreate, run again."""
+        notice = ""
+        for attempt in range(2):
+            try:
+                conn = self._connect()
+                try:
+                    return fn(conn), notice
+                finally:
+                    conn.close()
+            except sqlite3.DatabaseError as e:
+                text = str(e).lower()
+                if attempt or not ("malformed" in text or "not a database" in text or "locked" in text
+                                   or "disk i/o" in text or "file is encrypted" in text):
+                    raise
+                notice = self._backup_and_recreate("已损坏" if "locked" not in text else "被长时间锁住")
+        raise AssertionError("unreachable")
+
+    def record(self, exercise_id: str, ok: bool, message: str = "") -> str:
+        """Add one attempt. Returns a notice for the learner if the database had to be recreated."""
+        _, notice = self._run(lambda c: c.execute(
+            "INSERT INTO attempts(exercise_id, at, ok, message) VALUES (?, ?, ?, ?)",
+            (exercise_id, time.time(), int(ok), message)))
+        return notice
+
+    def rows(self, exercise_ids: Optional[list[str]] = None) -> list[Row]:
+        def query(c):
+            return c.execute(
+                "SELECT exercise_id, COUNT(*), MAX(ok), MIN(CASE WHEN ok THEN at END), MAX(at) "
+                "FROM attempts GROUP BY exercise_id").fetchall()
+        found, _ = self._run(query)
+        by_id = {r[0]: r for r in found}
+        ids = exercise_ids if exercise_ids is not None else sorted(by_id)
+        out = []
+        for ex in ids:
+            r = by_id.get(ex)
+            out.append(Row(ex, r[1] if r else 0, bool(r and r[2]),
+                           _fmt(r[3]) if r and r[3] else None, _fmt(r[4]) if r else None))
+        return out
+
+    def passed(self, exercise_ids: list[str]) -> int:
+        return sum(r.passed for r in self.rows(exercise_ids))
+
+    def export(self, fmt: str, exercise_ids: Optional[list[str]] = None) -> str:
+        rows = [{"learner": self.learner, **asdict(r)} for r in self.rows(exercise_ids)]
+        if fmt == "json":
+            return json.dumps(rows, ensure_ascii=False, indent=2)
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=["learner", "exercise_id", "tries", "passed", "first_pass", "last_try"])
+        writer.writeheader()
+        writer.writerows(rows)
+        return buf.getvalue()
+
+
+def _fmt(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))

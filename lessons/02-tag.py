@@ -1,0 +1,22 @@
+"""Checks for lesson 02: 标签 tag."""
+
+from dockerlearn.checks import check
+
+
+@check("tag.add-tag")
+def add_tag(c):
+    c.image("mybusybox:v1")
+    c.same_image("mybusybox:v1", "busybox:latest")
+    return "mybusybox:v1 和 busybox:latest 是同一个镜像，镜像 ID 相同。"
+
+
+@check("tag.registry-name")
+def registry_name(c):
+    target = f"{c.sandbox.registry_address}/student/busybox:1.35"
+    if c.find_image(target) is None:
+        near = [t for img in c.images() for t in (img.get("RepoTags") or []) if t.endswith("student/busybox:1.35")]
+        if near:
+            c.fail(f"找到了 {near[0]}，但名字里缺少镜像仓库服务的地址；应该是 {target}")
+        c.fail(f"没有找到标签 {target}")
+    c.same_image(target, "busybox:1.35.0")
+    return f"{target} 指向 busybox:1.35.0，推送时它会去往 {c.sandbox.registry_address}。"

@@ -1,0 +1,42 @@
+"""Every exercise's check must be able to fail: on a fresh sandbox and after a typical wrong
+answer. And it must pass after the reference solution. New lessons are covered automatically."""
+from __future__ import annotations
+
+import pytest
+
+from dockerlearn.checks import exercises, load_checks, run_check
+from tests.exercise_scripts import run_script
+
+ALL = list(exercises().values())
+
+
+def test_every_exercise_has_a_check_and_a_wrong_answer():
+    checks = load_checks()
+    missing = [ex.id for ex in ALL if ex.id not in checks]
+    assert not missing, f"exercises without a check function: {missing}"
+    no_wrong = [ex.id for ex in ALL if not ex.wrong.strip()]
+    assert not no_wrong, f"exercises without a typical wrong answer: {no_wrong}"
+    assert len({ex.id for ex in ALL}) == len(ALL)
+
+
+@pytest.mark.daemon
+@pytest.mark.parametrize("ex", ALL, ids=[ex.id for ex in ALL])
+def test_fails_fresh_fails_wrong_passes_solution(ex, sandbox):
+    sandbox.reset()
+    fresh = run_check(ex.id, sandbox, record=False)
+    assert not fresh.ok, f"check passes on a fresh sandbox: {fresh}"
+    assert fresh.message
+
+    sandbox.reset()
+    if ex.setup:
+        run_script(sandbox, ex.setup)
+    run_script(sandbox, ex.wrong, must_succeed=False)
+    wrong = run_check(ex.id, sandbox, record=False)
+    assert not wrong.ok, f"check passes on the typical wrong answer:\n{ex.wrong}\n{wrong}"
+
+    sandbox.reset()
+    if ex.setup:
+        run_script(sandbox, ex.setup)
+    run_script(sandbox, ex.solution)
+    right = run_check(ex.id, sandbox, record=False)
+    assert right.ok, f"check fails on the reference solution:\n{ex.solution}\n{right}"

@@ -1,0 +1,99 @@
+"""The lesson sources: well-formed, same skeleton everywhere, notebooks built from the current text."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dockerlearn import build
+from dockerlearn.lessonfile import LessonFormatError, load_all, parse
+from dockerlearn.options import all_slugs
+
+LESSONS = load_all()
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[l.slug for l in LESSONS])
+def test_notebook_is_up_to_date(lesson):
+    reason = build.stale(lesson)
+    assert reason is None, f"{reason}：请运行 dockerlearn build --lesson {lesson.slug} 并提交 notebooks/"
+
+
+def test_no_notebook_without_a_lesson():
+    slugs = {l.slug for l in LESSONS}
+    orphans = [p.name for p in build.NOTEBOOKS_DIR.glob("*.ipynb") if p.stem not in slugs]
+    assert not orphans, f"notebooks without a lesson source: {orphans}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[l.slug for l in LESSONS])
+def test_skeleton_summary_and_exercises(lesson):
+    text = lesson.path.read_text(encoding="utf-8")
+    assert re.search(r"^## 小结$", text, re.M), "每节课要有 ## 小结"
+    assert re.search(r"^## 练习$", text, re.M), "每节课要有 ## 练习"
+    assert text.index("## 小结") < text.index("## 练习")
+    assert lesson.exercises, "每节课至少有一个练习"
+    assert "todo" not in text.lower(), "课程里不能留 todo"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[l.slug for l in LESSONS])
+def test_one_sentence_per_line(lesson):
+    """Chinese prose: a line never holds two sentences (diffs stay readable)."""
+    bad = []
+    in_code = False
+    for n, line in enumerate(lesson.path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code or line.startswith("|"):
+            continue
+        # A sentence end (。！？) followed by more Chinese text on the same line.
+        if re.search(r"[。！？][^）)」』”\s]", line):
+            bad.append(f"{lesson.path.name}:{n}: {line.strip()[:60]}")
+    assert not bad, "一行只写一句：\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[l.slug for l in LESSONS])
+def test_options_placeholders_exist(lesson):
+    text = lesson.path.read_text(encoding="utf-8")
+    for slug in re.findall(r"\{\{options ([a-z0-9-]+)\}\}", text):
+        assert slug in all_slugs(), f"{{{{options {slug}}}}}: lessons/options/{slug}.json does not exist"
+
+
+def test_exercise_ids_are_unique_and_prefixed():
+    ids = [ex.id for l in LESSONS for ex in l.exercises]
+    assert len(ids) == len(set(ids))
+    for l in LESSONS:
+        assert all(ex.id.startswith(l.id + ".") for ex in l.exercises)
+
+
+def test_bad_lesson_sources_are_refused(tmp_path):
+    bad = tmp_path / "99-bad.md"
+    bad.write_text("no front matter\n")
+    with pytest.raises(LessonFormatError):
+        parse(bad)
+    bad.write_text("---\nid: bad\n---\n```exercise\nid: other.x-y\nprompt: p\nhints: [h]\nsolution: s\n```\n")
+    with pytest.raises(LessonFormatError, match="must look like bad"):
+        parse(bad)
+    bad.write_text("---\nid: bad\n---\n```docker\npull busybox\n")
+    with pytest.raises(LessonFormatError, match="never closed"):
+        parse(bad)
+
+
+def test_render_turns_blocks_into_cells(tmp_path):
+    src = tmp_path / "98-demo.md"
+    src.write_text("---\nid: demo\ntitle: 演示\n---\n# 演示\n\n正文。\n\n```docker\ndocker pull busybox\n```\n\n"
+                   "```docker ignore-output\nimages\nps -a\n```\n\n```docker no-run\nrun -it busybox\n```\n\n"
+                   "```file demo/Dockerfile\nFROM busybox\n```\n\n```bash\necho hi | wc -c\n```\n\n"
+                   "```exercise\nid: demo.do-it\nprompt: 做。\nhints: [h]\nsolution: docker pull busybox\nwrong: 'true'\n```\n",
+                   encoding="utf-8")
+    nb = build.render(parse(src))
+    sources = [c.source for c in nb.cells]
+    assert sources[1] == "%load_ext dockerlearn"
+    assert "%docker pull busybox" in sources
+    assert "%%docker\nimages\nps -a" in sources
+    assert "%%writefile demo/Dockerfile\nFROM busybox" in sources
+    assert "%%bash\necho hi | wc -c" in sources
+    assert 'check("demo.do-it")' in sources
+    ignored = [c for c in nb.cells if "nbval-ignore-output" in c.metadata.get("tags", [])]
+    assert [c.source for c in ignored] == ["%%docker\nimages\nps -a"]
+    shown = [c.source for c in nb.cells if c.cell_type == "markdown" and "run -it busybox" in c.source]
+    assert shown and "```bash" in shown[0]
