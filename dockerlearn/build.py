@@ -112,7 +112,7 @@ def stale(lesson: Lesson) -> Optional[str]:
 def execute(nb, sandbox, timeout: int = 600) -> None:
     """Run every cell in a real kernel attached to the sandbox, so the outputs are true ones."""
     from nbclient import NotebookClient
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False, store_widget_state=False,
                             resources={"metadata": {"path": str(sandbox.work_dir)}})
     client.execute()
     for cell in nb.cells:

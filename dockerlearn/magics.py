@@ -26,15 +26,16 @@ def explain_interactive(args: list[str]) -> Optional[str]:
     """A Chinese explanation if this command needs a terminal, else None."""
     if not args:
         return None
-    sub = args[0] if args[0] != "container" or len(args) < 2 else args[1]
+    start = 1 if args[0] != "container" or len(args) < 2 else 2
+    sub = args[start - 1]
     if sub not in TAKES_STDIN:
         return None
     flags = []
-    for a in args[1:]:
+    for a in args[start:]:
         if not a.startswith("-"):
             break  # options stop at the image or container name
         short = a[1:] if a.startswith("-") and not a.startswith("--") else ""
-        if a in INTERACTIVE or (short and set(short) <= set("itd") and ("i" in short or "t" in short)):
+        if a in INTERACTIVE or (short and set(short) <= set("aitdP") and ("i" in short or "t" in short)):
             flags.append(a)
     if sub == "attach":
         flags.append("attach")

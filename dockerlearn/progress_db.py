@@ -41,9 +41,10 @@ class Row:
 
 
 class ProgressDB:
-    def __init__(self, path: Path, learner: str = ""):
+    def __init__(self, path: Path, learner: str = "", busy_timeout: float = BUSY_TIMEOUT):
         self.path = path
         self.learner = learner or path.stem
+        self.busy_timeout = busy_timeout
 
     @classmethod
     def for_sandbox(cls, name: str) -> "ProgressDB":
@@ -51,7 +52,7 @@ class ProgressDB:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(SCHEMA)
         return conn

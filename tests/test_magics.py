@@ -1,0 +1,74 @@
+"""%load_ext dockerlearn and the %docker magics, in a real IPython shell against the sandbox."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from dockerlearn.magics import explain_interactive, split_command
+
+
+@pytest.mark.parametrize("line", ["run -it busybox sh", "run -ti busybox", "run --rm -i -t busybox",
+                                  "container run --interactive busybox", "exec -it c1 sh", "attach c1",
+                                  "start -ai c1"])
+def test_interactive_commands_are_explained(line):
+    text = explain_interactive(split_command(line))
+    assert text is not None and "终端" in text and f"docker {line}" in text
+
+
+@pytest.mark.parametrize("line", ["run --rm busybox ls -it", "images -a", "run --rm -d busybox sleep 1",
+                                  "pull busybox", "build -t x ."])
+def test_plain_commands_are_not_interactive(line):
+    assert explain_interactive(split_command(line)) is None
+
+
+def test_split_command_drops_a_leading_docker():
+    assert split_command("docker images --format '{{.ID}}'") == ["images", "--format", "{{.ID}}"]
+
+
+@pytest.fixture(scope="module")
+def shell(sandbox):
+    from IPython.testing.globalipapp import start_ipython
+    ip = start_ipython()
+    cwd = os.getcwd()
+    ip.run_line_magic("load_ext", "dockerlearn")
+    yield ip
+    os.chdir(cwd)
+
+
+def test_load_ext_pins_the_kernel_to_the_sandbox(shell, sandbox, capfd):
+    assert os.environ["DOCKER_HOST"] == f"unix://{sandbox.paths.socket}"
+    assert os.environ["DOCKER_CONFIG"] == str(sandbox.paths.docker_config)
+    assert shell.user_ns["REGISTRY"] == sandbox.registry_address
+    # A plain !docker goes to the sandbox too: its data root is the sandbox's.
+    shell.system("docker info")
+    assert f"Docker Root Dir: {sandbox.paths.data_root}" in capfd.readouterr().out
+
+
+def test_docker_line_and_cell_magics_stream_output(shell, sandbox, capfd):
+    shell.run_line_magic("docker", "pull -q busybox:1.35")
+    shell.run_cell_magic("docker", "", "images busybox --format '{{.Repository}}:{{.Tag}}'\ntag busybox:1.35 $REGISTRY/m/b:1")
+    out = capfd.readouterr().out
+    assert "busybox:1.35" in out and "$ docker tag" in out
+    assert sandbox.run(["image", "inspect", f"{sandbox.registry_address}/m/b:1"]).returncode == 0
+
+
+def test_failing_command_shows_docker_error_and_exit_code_not_traceback(shell, capfd):
+    shell.run_line_magic("docker", "image inspect no-such-image:nope")
+    shell.run_line_magic("docker", "tagg busybox x")
+    out = capfd.readouterr()
+    text = out.out + out.err
+    assert "No such image" in text
+    assert "退出码 exit code 1" in text
+    assert "Traceback" not in text
+
+
+def test_interactive_command_does_not_hang(shell, capfd):
+    shell.run_line_magic("docker", "run -it busybox sh")
+    assert "交互式终端" in capfd.readouterr().out
+
+
+def test_cell_stops_at_first_failure(shell, capfd):
+    shell.run_cell_magic("docker", "", "image inspect nope:nope\nversion")
+    out = capfd.readouterr().out
+    assert "$ docker version" not in out
