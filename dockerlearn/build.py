@@ -28,9 +28,19 @@ def notebook_path(lesson: Lesson) -> Path:
     return NOTEBOOKS_DIR / f"{lesson.slug}.ipynb"
 
 
+CODE_RE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+
+
 def _markdown(text: str) -> str:
     from .options import load, render_markdown
-    return OPTIONS_RE.sub(lambda m: render_markdown(load(m.group(1))).strip(), text)
+    text = OPTIONS_RE.sub(lambda m: render_markdown(load(m.group(1))).strip(), text)
+    return escape_dollars(text)
+
+
+def escape_dollars(text: str) -> str:
+    """Jupyter reads $...$ as LaTeX, and JupyterLab ignores \\$: write a dollar as an HTML entity."""
+    parts = CODE_RE.split(text)
+    return "".join(p if i % 2 else p.replace("$", "&#36;") for i, p in enumerate(parts))
 
 
 def _code(source: str, flags: set[str]) -> nbformat.NotebookNode:
@@ -65,8 +75,8 @@ def _cells_for(part: Part) -> list:
         prompt = "\n".join(line + "  " for line in ex.prompt.splitlines())  # keep the line breaks
         answer = new_code_cell("")
         answer.metadata["tags"] = ["answer"]
-        return [new_markdown_cell(f"### 练习 `{ex.id}`：{ex.title}\n\n{prompt}\n\n"
-                                  "在下面的空单元格里用 `%docker ...`（或 `!docker ...`）完成它，然后点击 **检查**。"),
+        return [new_markdown_cell(escape_dollars(f"### 练习 `{ex.id}`：{ex.title}\n\n{prompt}\n\n")
+                                  + "在下面的空单元格里用 `%docker ...`（或 `!docker ...`）完成它，然后点击 **检查**。"),
                 answer, new_code_cell(f'check("{ex.id}")')]
     raise ValueError(part.kind)
 

@@ -97,6 +97,13 @@ class Status:
         return "\n".join(lines)
 
 
+def _json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def docker_cli() -> str:
     cli = shutil.which("docker")
     if not cli:
@@ -246,6 +253,8 @@ class Sandbox:
             st.registry_pid = reg_proc.pid
             started.append((reg_proc.pid, str(p.registry_dir)))
         gw_config = p.root / "gateway.json"
+        if procs.alive(st.gateway_pid, str(gw_config)) and _json(gw_config).get("backend_port") != st.backend_port:
+            procs.stop(st.gateway_pid, str(gw_config))  # the registry came back on another port
         if not procs.alive(st.gateway_pid, str(gw_config)):
             st.mirror_port = self._pick_port(st.mirror_port, avoid={st.backend_port})
             st.registry_port = self._pick_port(st.registry_port, avoid={st.backend_port, st.mirror_port})
@@ -259,6 +268,9 @@ class Sandbox:
                                   p.root / "gateway.log", env=self._gateway_env())
             st.gateway_pid = gw_proc.pid
             started.append((gw_proc.pid, str(gw_config)))
+        if self.dockerd_pid() is not None and not self._daemon_follows(st):
+            # The gateway came back on other ports: the daemon's mirror and proxy must follow it.
+            procs.stop(self.dockerd_pid(), self.dockerd_marker, timeout=15)
         if self.dockerd_pid() is None or not self.dockerd_ready():
             dockerd_proc = self._start_dockerd(st)
             started.append((dockerd_proc.pid, self.dockerd_marker))
@@ -279,6 +291,11 @@ class Sandbox:
                          proc=dockerd_proc,
                          hint="dockerd 需要 root、overlay 文件系统和 cgroup；日志里通常写明了原因。")
         self._say(f"沙箱 {self.name} 已就绪（{time.monotonic() - t0:.1f} 秒）：DOCKER_HOST=unix://{p.socket}")
+
+    def _daemon_follows(self, st: State) -> bool:
+        """Whether the running dockerd was started with today's mirror and registry ports."""
+        cfg, want = _json(self.paths.daemon_json), self.daemon_config(st)
+        return all(cfg.get(k) == want[k] for k in ("registry-mirrors", "insecure-registries"))
 
     def _gateway_env(self) -> dict:
         env = dict(os.environ)

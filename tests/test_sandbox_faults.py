@@ -1,0 +1,256 @@
+"""Faults a learner meets, through the `dockerlearn` command as they would run it:
+each ends in a clear Chinese message and no traceback, or is recovered from."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from dockerlearn import paths, procs
+from dockerlearn.errors import BadName
+from dockerlearn.sandbox import REQUIRED, Sandbox
+from tests.sandbox_helpers import (REPO, assert_clean_error, cgroup_members, cli, leftovers,  # noqa: F401
+                                   make_sandbox, wait_dead)
+
+pytestmark = pytest.mark.daemon
+
+
+def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert proc.returncode == 0, f"{proc.args}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def cli_up(sb: Sandbox) -> subprocess.CompletedProcess:
+    proc = ok(cli("up", "--name", sb.name, "--no-debian", "-q"))
+    assert proc.stdout == "" and proc.stderr == "", "up -q should print nothing"
+    return proc
+
+
+@contextlib.contextmanager
+def squat(port: int, timeout: float = 10):
+    """Listen on port, as another program would. A port just freed may be held for a moment
+    (a connection being torn down, another program's outgoing connection): retry until it binds."""
+    deadline = time.monotonic() + timeout
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do; TIME_WAIT remains
+        while True:
+            try:
+                s.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        s.listen()
+        yield s
+
+
+# ---------------------------------------------------------------- refused before anything starts
+@pytest.mark.parametrize("name", ["../x", "a/b", "Default", "-x", "x" * 33, ""])
+def test_bad_name_refused(name):
+    with pytest.raises(BadName):
+        Sandbox(name)
+    home = paths.home()
+    decoy = home / "x" / "keep-me"  # what `destroy --name ../x` would reach
+    decoy.parent.mkdir(parents=True, exist_ok=True)
+    decoy.write_text("mine")
+    sandboxes = home / "sandboxes"
+    before = sorted(os.listdir(sandboxes)) if sandboxes.exists() else []
+    try:
+        for command in ("up", "destroy", "reset", "status"):
+            proc = cli(command, f"--name={name}")
+            assert_clean_error(proc, "沙箱名称", "不合法", "invalid sandbox name", code=1)
+        assert decoy.read_text() == "mine"
+        assert (sorted(os.listdir(sandboxes)) if sandboxes.exists() else []) == before
+    finally:
+        shutil.rmtree(decoy.parent)
+
+
+def test_missing_program_names_its_package(tmp_path):
+    """PATH with everything of the usual PATH but docker-registry (symlinks)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for folder in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(folder):
+            continue
+        for entry in os.scandir(folder):
+            target = bindir / entry.name
+            if entry.name != "docker-registry" and not target.exists() and os.access(entry.path, os.X_OK):
+                target.symlink_to(entry.path)
+    env = {**os.environ, "PATH": str(bindir)}
+    assert shutil.which("docker-registry", path=env["PATH"]) is None
+    for program in REQUIRED:
+        if program != "docker-registry":
+            assert shutil.which(program, path=env["PATH"]), program
+    sb = Sandbox("t-nopkg")
+    proc = cli("up", "--name", sb.name, env=env)
+    assert_clean_error(proc, "找不到程序 docker-registry", "apt-get install docker-registry", code=3)
+    assert not sb.paths.root.exists()
+    assert leftovers(sb) == {}
+
+
+def _python_for(uid: int) -> list[str]:
+    """An interpreter that uid can run, importing this checkout (the pyenv one may sit under /root)."""
+    for python in (sys.executable, "/usr/bin/python3"):
+        probe = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                                python, "-c", "import dockerlearn.cli"],
+                               capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd="/")
+        if probe.returncode == 0:
+            return [python]
+    pytest.skip("no Python interpreter runnable by an unprivileged user")
+
+
+def test_not_root_refused():
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv (util-linux) missing")
+    nobody = 65534
+    python = _python_for(nobody)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    sb = Sandbox("t-notroot")
+    proc = cli("up", "--name", sb.name, env=env, python=python[0],
+               prefix=("setpriv", f"--reuid={nobody}", f"--regid={nobody}", "--clear-groups"))
+    assert_clean_error(proc, "需要 root 权限", "root required", "sudo", code=3)
+    assert not sb.paths.root.exists()
+
+
+# ---------------------------------------------------------------- crashes and recovery
+def test_kill9_stale_pidfile_and_socket_recovered(make_sandbox):
+    sb = make_sandbox("kill9")
+    cli_up(sb)
+    ok(sb.run(["pull", "busybox"]))
+    ok(sb.run(["tag", "busybox", "kept:1"]))
+    pid = sb.dockerd_pid()
+    os.kill(pid, signal.SIGKILL)
+    wait_dead(pid)
+    assert sb.paths.pidfile.read_text().strip() == str(pid), "kill -9 should leave the pidfile behind"
+    assert sb.paths.socket.exists(), "kill -9 should leave the socket behind"
+
+    t0 = time.monotonic()
+    cli_up(sb)
+    took = time.monotonic() - t0
+    assert sb.dockerd_pid() not in (None, pid)
+    assert ok(sb.run(["images", "-q", "kept:1"])).stdout.strip()
+    assert ok(sb.run(["run", "--rm", "kept:1", "echo", "ok"])).stdout == "ok\n"
+    assert took < 5, f"up after kill -9 took {took:.1f}s"
+    # One containerd, the new daemon's.
+    containerds = [p for p in procs.pids_matching(str(sb.paths.exec_root)) if "containerd --config" in procs.cmdline(p)]
+    assert len(containerds) == 1
+
+
+def test_daemon_killed_mid_lesson(make_sandbox):
+    """dockerd dies while a container runs: status says so (exit 1), up brings it back with the images."""
+    sb = make_sandbox("midlesson")
+    cli_up(sb)
+    ok(sb.run(["pull", "busybox"]))
+    ok(sb.run(["tag", "busybox", "lesson:1"]))
+    cid = ok(sb.run(["run", "-d", "busybox", "sleep", "600"])).stdout.strip()
+    pid = sb.dockerd_pid()
+    os.kill(pid, signal.SIGKILL)
+    wait_dead(pid)
+
+    status = cli("status", "--name", sb.name)
+    assert status.returncode == 1, status.stdout + status.stderr
+    assert "Traceback" not in status.stderr
+    assert "dockerd：         已停止 (stopped)" in status.stdout
+    assert "dockerlearn up" in status.stdout
+    proc = sb.run(["images"])
+    assert proc.returncode != 0  # the CLI says it cannot connect, as Docker would
+
+    t0 = time.monotonic()
+    cli_up(sb)
+    took = time.monotonic() - t0
+    assert ok(cli("status", "--name", sb.name)).stdout.count("运行中 (running)") == 3
+    assert ok(sb.run(["images", "-q", "lesson:1"])).stdout.strip()
+    assert "Exited" in ok(sb.run(["ps", "-a", "--filter", f"id={cid}", "--format", "{{.Status}}"])).stdout
+    assert cgroup_members({cid}) == [], "the old container should not run on unseen"
+    assert ok(sb.run(["run", "--rm", "busybox", "echo", "ok"])).stdout == "ok\n"
+    assert took < 5, f"up after the crash took {took:.1f}s"
+
+
+@pytest.mark.parametrize("service", ["registry", "gateway"])
+def test_registry_or_gateway_killed(make_sandbox, service):
+    sb = make_sandbox(f"kill-{service}")
+    cli_up(sb)
+    st = sb.state
+    pid = st.registry_pid if service == "registry" else st.gateway_pid
+    os.kill(pid, signal.SIGKILL)
+    wait_dead(pid)
+    status = cli("status", "--name", sb.name)
+    assert status.returncode == 1 and "已停止 (stopped)" in status.stdout
+    dockerd = sb.dockerd_pid()
+    cli_up(sb)
+    assert sb.status().running
+    assert sb.dockerd_pid() == dockerd, "a registry restart should not restart dockerd"
+    assert (sb.state.mirror_port, sb.state.registry_port) == (st.mirror_port, st.registry_port)
+    ok(sb.run(["pull", "busybox"]))
+
+
+@pytest.mark.parametrize("service", ["registry", "gateway"])
+def test_service_killed_and_its_port_taken(make_sandbox, service):
+    """The registry (or gateway) dies and something else takes its port before `up`: what depends on
+    that port (the gateway, or dockerd's mirror and proxy) must follow it to the new one."""
+    sb = make_sandbox(f"move-{service}")
+    cli_up(sb)
+    ok(sb.run(["pull", "busybox"]))
+    st = sb.state
+    pid, port = (st.registry_pid, st.backend_port) if service == "registry" else (st.gateway_pid, st.mirror_port)
+    os.kill(pid, signal.SIGKILL)
+    wait_dead(pid)
+    with squat(port):
+        cli_up(sb)
+        assert sb.status().running
+        new = sb.state
+        assert (new.backend_port if service == "registry" else new.mirror_port) != port
+        ok(sb.run(["rmi", "busybox"]))
+        t0 = time.monotonic()
+        ok(sb.run(["pull", "busybox"], timeout=60))
+        assert time.monotonic() - t0 < 5
+        ok(sb.run(["login", "-u", "student", "--password-stdin", sb.registry_address], input="dockerlearn\n"))
+        ok(sb.run(["tag", "busybox", f"{sb.registry_address}/moved/app:1"]))
+        ok(sb.run(["push", f"{sb.registry_address}/moved/app:1"]))
+
+
+def test_port_taken_while_down(make_sandbox):
+    sb = make_sandbox("port")
+    cli_up(sb)
+    old = sb.state
+    old_ports = {old.backend_port, old.mirror_port, old.registry_port}
+    ok(cli("down", "--name", sb.name))
+    with contextlib.ExitStack() as stack:
+        for port in sorted(old_ports):
+            stack.enter_context(squat(port))
+        cli_up(sb)
+        new = sb.state
+        assert not {new.backend_port, new.mirror_port, new.registry_port} & old_ports
+        assert sb.status().running
+        # Both new ports work: pull through the mirror, login and push to the registry.
+        ok(sb.run(["pull", "busybox"]))
+        ok(sb.run(["login", "-u", "student", "--password-stdin", sb.registry_address], input="dockerlearn\n"))
+        ok(sb.run(["tag", "busybox", f"{sb.registry_address}/moved/app:1"]))
+        ok(sb.run(["push", f"{sb.registry_address}/moved/app:1"]))
+
+
+def test_up_twice_reuses_and_down_twice(make_sandbox):
+    sb = make_sandbox("again")
+    cli_up(sb)
+    pids = (sb.dockerd_pid(), sb.state.registry_pid, sb.state.gateway_pid)
+    ok(cli("up", "--name", sb.name, "-q"))
+    assert (sb.dockerd_pid(), sb.state.registry_pid, sb.state.gateway_pid) == pids
+    first = ok(cli("down", "--name", sb.name))
+    second = ok(cli("down", "--name", sb.name))
+    assert "已停止" in first.stdout and "已停止" in second.stdout
+    assert leftovers(sb) == {}
+    status = cli("status", "--name", sb.name)
+    assert status.returncode == 1 and "Traceback" not in status.stderr
+    # A sandbox that never existed: down is quiet, status says how to create it.
+    ok(cli("down", "--name", "t-never"))
+    never = cli("status", "--name", "t-never")
+    assert never.returncode == 1 and "还不存在" in never.stdout
