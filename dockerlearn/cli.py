@@ -53,7 +53,7 @@ def cmd_reset(args) -> int:
     import time
     t0 = time.monotonic()
     _sandbox(args).reset()
-    print(f"沙箱 {args.name} 已恢复到刚播种的状态（{time.monotonic() - t0:.1f} 秒）：没有容器，只剩种子镜像。学习进度保留。")
+    print(f"沙箱 {args.name} 已恢复到刚播种的状态（{time.monotonic() - t0:.1f} 秒）：没有容器和本地镜像，镜像仓库里只有种子镜像。学习进度和工作目录里的文件都保留着。")
     return 0
 
 

@@ -377,14 +377,16 @@ class Sandbox:
                                        st.service_password if password is None else password)
 
     def _seed(self) -> dict:
+        """Write the seeds into the registry's storage, then ask the registry to serve one back."""
         images = seeds.all_images(with_debian=self.debian, progress=not self.quiet)
+        for img in images:
+            registry.write_storage(self.paths.registry_storage, img)
         client = self.registry_client()
         for img in images:
-            have = client.manifest(img.repository, img.tags[0])
-            if have and have[0] == img.manifest_digest and all(
-                    (client.manifest(img.repository, t) or ("",))[0] == img.manifest_digest for t in img.tags[1:]):
-                continue
-            client.push_image(img)
+            found = client.manifest(img.repository, img.tags[0])
+            if not found or found[0] != img.manifest_digest:
+                raise StartFailed(f"本地镜像仓库没有正确提供种子镜像 {img.repository}:{img.tags[0]}",
+                                  term="seed not served", log=procs.tail(self.paths.registry_dir / "registry.log"))
         return seeds.seed_refs(images)
 
     # ------------------------------------------------------------ down, destroy
@@ -458,19 +460,36 @@ class Sandbox:
             api.remove_container(c["Id"], force=True, v=True)
         # A fresh sandbox's daemon holds no image at all (the seeds wait in the registry):
         # reset gives exactly that, so a lesson's `docker pull` prints the same every time.
-        for img in api.images(all=True):
+        # In parallel: deleting a layer is mostly the filesystem unlinking files, and the daemon
+        # does several at once. A parent waits for its children (409) until the next round.
+        from concurrent.futures import ThreadPoolExecutor
+
+        def remove(image_id: str) -> bool:
             try:
-                api.remove_image(img["Id"], force=True)
+                api.remove_image(image_id, force=True)
             except docker.errors.NotFound:
                 pass  # went with a parent removed just before
+            except docker.errors.APIError as e:
+                if e.status_code == 409:
+                    return False
+                raise
+            return True
+
+        for _ in range(10):
+            left = [img["Id"] for img in api.images(all=True)]
+            if not left:
+                break
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(remove, left))
         api.prune_images()  # dangling layers left by the removals
         api.prune_volumes()
         api.prune_networks()
 
     def _reset_registry(self) -> None:
-        storage = self.paths.registry_storage
-        for child in storage.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
+        # Blobs are content-addressed and never rewritten, so only the repositories (what the
+        # learner pushed, tagged or deleted) and unfinished uploads need wiping.
+        v2 = self.paths.registry_storage / "docker" / "registry" / "v2"
+        shutil.rmtree(v2 / "repositories", ignore_errors=True)
         st = self.state
         st.seeded = self._seed()
         st.save(self.paths.state_file)
