@@ -77,15 +77,27 @@ def cmd_lab(args) -> int:
     sb = _sandbox(args)
     sb.up()
     env = sb.full_env()
-    notebooks = REPO_ROOT / "notebooks"
+    notebooks = learner_notebooks(sb)
     argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}",
             f"--ServerApp.ip=127.0.0.1", f"--port={args.port}"]
     if os.geteuid() == 0:
         argv.append("--allow-root")
     if args.no_browser:
         argv.append("--no-browser")
-    print(f"正在启动 JupyterLab（沙箱 {args.name}）：每个内核和终端里的 docker 都指向沙箱。")
+    print(f"正在启动 JupyterLab（沙箱 {args.name}）：每个内核和终端里的 docker 都指向沙箱。\n你的 notebook 副本在 {notebooks}，从 01-sandbox.ipynb 开始。")
     os.execvpe(argv[0], argv, env)
+
+
+def learner_notebooks(sb) -> Path:
+    """The learner's own copies of the notebooks: several students on one machine never share one,
+    and a course update adds new lessons without overwriting a notebook someone has worked in."""
+    import shutil
+    target = sb.paths.root / "notebooks"
+    target.mkdir(parents=True, exist_ok=True)
+    for nb in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
+        if not (target / nb.name).exists():
+            shutil.copy2(nb, target / nb.name)
+    return target
 
 
 def _name_flag(args) -> str:

@@ -472,6 +472,8 @@ class Sandbox:
             except docker.errors.APIError as e:
                 if e.status_code == 409:
                     return False
+                if "unrecognized image" in str(e):  # removed meanwhile, as another's parent
+                    return True
                 raise
             return True
 
