@@ -52,7 +52,7 @@ def pytest_runtest_setup(item):
         if sb is None:
             from dockerlearn.sandbox import Sandbox
             sb = item.session._dockerlearn_sandbox = Sandbox("pytest", quiet=True)
-        sb.reset()
+        sb.reset(clear_work=True)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -160,7 +160,7 @@ def build(sandbox, slugs: Optional[list[str]] = None, run: bool = True, log=prin
         t0 = time.monotonic()
         nb = render(lesson)
         if run:
-            sandbox.reset()  # every lesson starts from a freshly seeded sandbox
+            sandbox.reset(clear_work=True)  # every lesson starts from a freshly seeded sandbox
             execute(nb, sandbox)
         path = notebook_path(lesson)
         nbformat.write(nb, path)

@@ -444,13 +444,15 @@ class Sandbox:
             shutil.rmtree(self.paths.root, ignore_errors=True)
 
     # ------------------------------------------------------------ reset
-    def reset(self) -> None:
+    def reset(self, clear_work: bool = False) -> None:
         """Back to the freshly seeded state: no containers, no local images, only the seeds in the registry."""
         self.up()
         with self._locked():
             self._reset_daemon()
             self._reset_registry()
             (self.paths.docker_config / "config.json").write_text("{}\n")
+            if clear_work:  # for builds and tests; a learner's `reset` keeps their files
+                shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def _reset_daemon(self) -> None:
         import docker.errors  # noqa: F401  (imported for the exception types below)

@@ -22,19 +22,19 @@ def test_every_exercise_has_a_check_and_a_wrong_answer():
 @pytest.mark.daemon
 @pytest.mark.parametrize("ex", ALL, ids=[ex.id for ex in ALL])
 def test_fails_fresh_fails_wrong_passes_solution(ex, sandbox):
-    sandbox.reset()
+    sandbox.reset(clear_work=True)
     fresh = run_check(ex.id, sandbox, record=False)
     assert not fresh.ok, f"check passes on a fresh sandbox: {fresh}"
     assert fresh.message
 
-    sandbox.reset()
+    sandbox.reset(clear_work=True)
     if ex.setup:
         run_script(sandbox, ex.setup)
     run_script(sandbox, ex.wrong, must_succeed=False)
     wrong = run_check(ex.id, sandbox, record=False)
     assert not wrong.ok, f"check passes on the typical wrong answer:\n{ex.wrong}\n{wrong}"
 
-    sandbox.reset()
+    sandbox.reset(clear_work=True)
     if ex.setup:
         run_script(sandbox, ex.setup)
     run_script(sandbox, ex.solution)

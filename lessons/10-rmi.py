@@ -1,0 +1,62 @@
+"""Checks for lesson 10: 删除镜像 rmi."""
+
+from dockerlearn.checks import check
+
+
+def _tags(images):
+    return sorted(t for img in images for t in (img.get("RepoTags") or []) if t != "<none>:<none>")
+
+
+@check("rmi.remove-tag")
+def remove_tag(c):
+    if c.find_image("mybox:v1") is not None:
+        c.fail("标签 mybox:v1 还在。删除时要写完整的 名字:标签；只写 mybox 时 Docker 找的是 mybox:latest。")
+    if c.find_image("mybox:v2") is None:
+        c.fail("没有找到标签 mybox:v2：这道题只删除 mybox:v1，mybox:v2 要保留（还没准备练习的话，先运行准备单元格）。")
+    if c.find_image("busybox:latest") is None:
+        c.fail("没有找到 busybox:latest：这道题只删除 mybox:v1 这一个名字。")
+    c.same_image("mybox:v2", "busybox:latest")
+    return "mybox:v1 删掉了，镜像和它的标签 mybox:v2、busybox:latest 都还在：删除标签只去掉名字。"
+
+
+@check("rmi.remove-by-id")
+def remove_by_id(c):
+    left = c.images(label="dockerlearn.exercise=rmi-by-id")
+    if left:
+        tags = _tags(left)
+        if tags:
+            c.fail(f"镜像还在，它还有标签 {', '.join(tags)}。"
+                   "按标签删除每次只去掉一个名字；按镜像 ID 删除才会一次去掉所有标签（镜像有多个标签时要加 -f）。")
+        c.fail("legacy 的标签没了，但镜像本身还在（显示为 <none>）。用 docker images -a 找到它的 ID，按 ID 删除。")
+    if c.find_image("busybox:latest") is None:
+        c.fail("没有找到 busybox:latest：这道题只删除 legacy 镜像，busybox 要保留（还没准备练习的话，先运行准备单元格）。")
+    return "legacy:1.0、legacy:stable、archive/legacy:1.0 和镜像本身都删除了，busybox:latest 还在。"
+
+
+@check("rmi.in-use")
+def in_use(c):
+    if c.find_image("web:v2") is None:
+        c.fail("没有找到 web:v2：新版本要保留（还没准备练习的话，先运行准备单元格）。")
+    if c.containers(name="^/web-old$"):
+        c.fail("容器 web-old 还在。"
+               "docker rmi -f 只会去掉镜像的名字，容器还在用这个镜像；应该先删除容器（docker rm -f web-old），再删除镜像。")
+    old = c.images(label=["app=web", "version=1"])
+    if old:
+        tags = _tags(old)
+        if tags:
+            c.fail(f"镜像 {tags[0]} 还在：删除容器之后，再用 docker rmi 删除它。")
+        c.fail("web:v1 的镜像还在，只是没有了名字（<none> 悬空镜像）：这是先用 -f 去掉标签的后果。"
+               "用 docker images 找到它的 ID，再 docker rmi <ID>。")
+    return "容器 web-old 和镜像 web:v1 都删除干净了，web:v2 还在：先删容器，再删镜像。"
+
+
+@check("rmi.keep-parents")
+def keep_parents(c):
+    if c.find_image("cache-demo:1") is not None:
+        c.fail("cache-demo:1 还在。")
+    parents = c.api.images(all=True, filters={"label": "dockerlearn.exercise=no-prune"})
+    untagged = [img for img in parents if not _tags([img])]
+    if not untagged:
+        c.fail("cache-demo:1 没有留下任何没有标签的父镜像：默认的 docker rmi 会把它们一起清理掉，"
+               "加 --no-prune 才会保留（还没准备练习的话，先运行准备单元格）。")
+    return f"cache-demo:1 删除了，它的 {len(untagged)} 个父镜像还在（docker images -a 可以看到），下次构建可以直接复用。"

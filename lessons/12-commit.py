@@ -1,0 +1,51 @@
+"""Checks for lesson 12: 创建镜像（一）：从容器提交 commit."""
+
+import json
+
+from dockerlearn.checks import check
+
+AUTHOR = "Student <student@example.com>"
+
+
+def _greeting(c, ref):
+    data = c.image_file(ref, "/greeting.txt")
+    if data is None:
+        c.fail(f"{ref} 里没有 /greeting.txt：先在容器 notepad 里创建这个文件，再提交。")
+    text = data.decode("utf-8", "replace").strip()
+    if text != "hello docker":
+        c.fail(f"{ref} 里的 /greeting.txt 内容是 {text!r}，应该是 'hello docker'。")
+
+
+@check("commit.add-file")
+def add_file(c):
+    img = c.image("notepad:1.0")
+    _greeting(c, "notepad:1.0")
+    author = img.get("Author") or ""
+    if author != AUTHOR:
+        if not author:
+            c.fail(f"notepad:1.0 没有作者信息：提交时用 -a \"{AUTHOR}\" 指定。")
+        c.fail(f"notepad:1.0 的作者是 {author!r}，应该是 {AUTHOR!r}。")
+    comment = img.get("Comment") or ""
+    if comment != "add greeting":
+        if not comment:
+            c.fail("notepad:1.0 没有提交说明：提交时用 -m \"add greeting\" 指定。")
+        c.fail(f"notepad:1.0 的提交说明是 {comment!r}，应该是 'add greeting'。")
+    return f"notepad:1.0 里有 /greeting.txt，作者是 {AUTHOR}，提交说明是 add greeting。"
+
+
+CMD_OK = (["cat", "/greeting.txt"], ["/bin/sh", "-c", "cat /greeting.txt"])
+
+
+@check("commit.change-cmd")
+def change_cmd(c):
+    img = c.image("notepad:2.0")
+    config = img.get("Config") or {}
+    cmd = config.get("Cmd")
+    if cmd not in CMD_OK:
+        c.fail(f"notepad:2.0 的默认命令是 {json.dumps(cmd)}，应该是 [\"cat\", \"/greeting.txt\"]。"
+               "提交时用 -c 'CMD [\"cat\", \"/greeting.txt\"]' 修改它。")
+    env = config.get("Env") or []
+    if "GREETING_LANG=en" not in env:
+        c.fail("notepad:2.0 里没有环境变量 GREETING_LANG=en：再加一个 -c 'ENV GREETING_LANG=en'。")
+    _greeting(c, "notepad:2.0")
+    return "notepad:2.0 的默认命令是 cat /greeting.txt，环境变量 GREETING_LANG=en 也设置好了。"

@@ -1,0 +1,49 @@
+"""Checks for lesson 14: 创建镜像（三）：用 Dockerfile 构建 build."""
+
+from dockerlearn.checks import check
+
+
+def _text(c, ref, path):
+    data = c.image_file(ref, path)
+    return None if data is None else data.decode("utf-8", "replace").strip()
+
+
+@check("build.tag-file")
+def tag_file(c):
+    img = c.find_image("greeter:1.0")
+    if img is None:
+        c.fail("没有找到 greeter:1.0。Dockerfile 不叫 Dockerfile 时，要用 -f 指定它：-f build-lab/ex-greeter/app.Dockerfile。")
+    labels = (img.get("Config") or {}).get("Labels") or {}
+    if labels.get("dockerlearn.exercise") != "build-greeter":
+        c.fail("greeter:1.0 不是用 build-lab/ex-greeter/app.Dockerfile 构建的（还没准备练习的话，先运行准备单元格）。")
+    if c.find_image("greeter:latest") is None:
+        c.fail("没有找到 greeter:latest：-t 可以写多次，一次构建打上两个标签。")
+    c.same_image("greeter:latest", "greeter:1.0")
+    if labels.get("team") != "docs":
+        c.fail("greeter:1.0 没有 label team=docs：构建时加上 --label team=docs。")
+    return "greeter:1.0 和 greeter:latest 是同一次构建的结果，带有 label team=docs。"
+
+
+@check("build.build-arg")
+def build_arg(c):
+    c.image("greeter:bonjour")
+    text = _text(c, "greeter:bonjour", "/greeting.txt")
+    if text is None:
+        c.fail("greeter:bonjour 里没有 /greeting.txt：请用 build-lab/ex-args 构建。")
+    if text == "hello, docker":
+        c.fail("/greeting.txt 的内容还是默认的 hello, docker：构建参数没有生效。"
+               "--build-arg 的名字要和 ARG 完全一样（区分大小写），构建输出里的 [Warning] 会提示没有用上的参数。")
+    if text != "bonjour, docker":
+        c.fail(f"/greeting.txt 的内容是 {text!r}，应该是 'bonjour, docker'。")
+    return "greeter:bonjour 输出 bonjour, docker：构建参数 GREETING 生效了。"
+
+
+@check("build.target")
+def target(c):
+    c.image("report:test")
+    if _text(c, "report:test", "/src/report.sha256") is None:
+        c.fail("report:test 里没有 /src/report.sha256，不是 build-lab/ex-multi 里 build 或 test 阶段的结果"
+               "（不加 --target 时得到的是最后的 final 阶段）。")
+    if _text(c, "report:test", "/src/test-passed") is None:
+        c.fail("report:test 里没有 /src/test-passed：这是 build 阶段的镜像，要构建到 test 阶段。")
+    return "report:test 是 test 阶段的镜像，/src/test-passed 在里面。"

@@ -1,0 +1,60 @@
+"""Checks for lesson 16: 推送镜像 push."""
+
+import base64
+import json
+
+from dockerlearn.checks import check
+
+
+def _auths(c):
+    path = c.sandbox.paths.docker_config / "config.json"
+    try:
+        return json.loads(path.read_text()).get("auths") or {}
+    except (OSError, ValueError):
+        return {}
+
+
+@check("push.login")
+def login(c):
+    registry, mirror = c.sandbox.registry_address, c.sandbox.mirror_address
+    auths = _auths(c)
+    entry = auths.get(registry) or auths.get(f"http://{registry}")
+    if entry is None:
+        if mirror in auths:
+            c.fail(f"你登录的是 {mirror}，那是只读的加速器 $MIRROR；要登录的是镜像仓库服务 $REGISTRY（{registry}）。")
+        c.fail(f"还没有登录 $REGISTRY（{registry}）：config.json 里没有它的凭据。")
+    try:
+        user, _, password = base64.b64decode(entry.get("auth") or "").decode().partition(":")
+    except ValueError:
+        user, password = "", ""
+    if user != "student" or password != "dockerlearn":
+        c.fail("config.json 里保存的用户名或密码不对：用户名 student，密码 dockerlearn。")
+    return f"已登录 {registry}，凭据保存在沙箱自己的 DOCKER_CONFIG/config.json 里。"
+
+
+@check("push.push-image")
+def push_image(c):
+    registry = c.sandbox.registry_address
+    target = f"{registry}/student/hello:1.0"
+    pushed = c.registry_image_id("student/hello", "1.0")
+    if pushed is None:
+        if c.find_image(target) is not None:
+            c.fail(f"本地已经有标签 {target}，但镜像仓库服务里还没有：用 docker push 推送它（推送前要先登录）。")
+        c.fail(f"镜像仓库服务里还没有 student/hello:1.0：先 docker tag busybox:latest {target}，再 docker push。")
+    local = c.image("busybox:latest")
+    if pushed != local["Id"]:
+        c.fail("镜像仓库服务里的 student/hello:1.0 不是 busybox:latest：推送的镜像不对。")
+    return f"{target} 已经在镜像仓库服务里了，它的配置摘要就是 busybox:latest 的镜像 ID。"
+
+
+@check("push.all-tags")
+def all_tags(c):
+    wanted = {"1.0", "1.1", "latest"}
+    have = set(c.registry_tags("student/multi"))
+    missing = sorted(wanted - have)
+    if missing:
+        if have:
+            c.fail(f"镜像仓库服务里的 student/multi 只有 {', '.join(sorted(have))}，还缺 {', '.join(missing)}："
+                   "不写标签的 docker push 只推送 latest，加 -a 推送所有标签。")
+        c.fail("镜像仓库服务里还没有 student/multi（推送前要先登录）。")
+    return "student/multi 的 1.0、1.1、latest 三个标签都推送上去了。"

@@ -1,0 +1,148 @@
+"""Checks for lesson 17: 综合练习：一个镜像的一生. One check per stage."""
+
+import json
+import os
+import re
+import tarfile
+from datetime import datetime, timezone
+
+from dockerlearn.checks import check
+
+QUOTE = "Talk is cheap. Show me the code. (Linus Torvalds)"
+
+
+def _labels(img):
+    return (img.get("Config") or {}).get("Labels") or {}
+
+
+def _quote_image(c):
+    img = c.find_image("quote:1.0")
+    if img is None:
+        c.fail("没有找到 quote:1.0：前面的步骤完成了吗？")
+    return img
+
+
+def _target(c):
+    return f"{c.sandbox.registry_address}/library/quote:1.0"
+
+
+def _last_tag_time(img):
+    raw = (img.get("Metadata") or {}).get("LastTagTime") or ""
+    if not raw or raw.startswith("0001-01-01"):
+        return None
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?", raw)
+    if not m:
+        return None
+    tz = m.group(3) or "Z"
+    stamp = datetime.fromisoformat(m.group(1) + (m.group(2) or ".0")[:7] + ("+00:00" if tz == "Z" else tz))
+    return stamp.astimezone(timezone.utc)
+
+
+@check("capstone.build")
+def build(c):
+    img = _quote_image(c)
+    labels = _labels(img)
+    if "quote.edition" not in labels:
+        c.fail("quote:1.0 不是用 capstone/Dockerfile 构建的：它没有 label quote.edition。")
+    version = labels.get("org.opencontainers.image.version")
+    if version != "1.0":
+        c.fail(f"quote:1.0 的版本 label 是 {version!r}，应该是 '1.0'：构建时用 --build-arg VERSION=1.0。")
+    text = (c.image_file("quote:1.0", "/quote.txt") or b"").decode("utf-8", "replace").strip()
+    if text != QUOTE:
+        c.fail("quote:1.0 里的 /quote.txt 不是项目里的那句名言：请用 capstone 目录做构建上下文。")
+    return "quote:1.0 构建好了，版本 label 是 1.0。"
+
+
+@check("capstone.tag")
+def tag(c):
+    _quote_image(c)
+    target = _target(c)
+    if c.find_image(target) is None:
+        near = [t for img in c.images() for t in (img.get("RepoTags") or [])
+                if t.endswith("quote:1.0") and t not in ("quote:1.0", target)]
+        if near:
+            c.fail(f"找到了 {near[0]}，但名字应该是 {target}：地址后面是 library/quote。")
+        c.fail(f"没有找到标签 {target}。")
+    c.same_image(target, "quote:1.0")
+    return f"{target} 和 quote:1.0 是同一个镜像。"
+
+
+@check("capstone.push")
+def push(c):
+    pushed = c.registry_image_id("library/quote", "1.0")
+    if pushed is None:
+        c.fail("镜像仓库服务里还没有 library/quote:1.0：先登录，再 docker push。")
+    local = _quote_image(c)
+    if pushed != local["Id"]:
+        c.fail("镜像仓库服务里的 library/quote:1.0 和本地的 quote:1.0 不是同一个镜像。")
+    return "library/quote:1.0 已经推送到镜像仓库服务，和本地的 quote:1.0 是同一个镜像。"
+
+
+@check("capstone.pull-back")
+def pull_back(c):
+    pushed = c.registry_image_id("library/quote", "1.0")
+    if pushed is None:
+        c.fail("镜像仓库服务里没有 library/quote:1.0：先完成第 3 步（推送）。")
+    img = c.find_image("quote:1.0")
+    if img is None:
+        c.fail("本地没有 quote:1.0：删除以后，用 docker pull quote:1.0 把它拉回来。")
+    if img["Id"] != pushed:
+        c.fail("本地的 quote:1.0 和镜像仓库服务里的不是同一个镜像。")
+    if c.find_image(_target(c)) is not None:
+        c.fail(f"本地还有标签 {_target(c)}：两个标签都要删除，镜像才会从本地消失。")
+    if _last_tag_time(img) is not None or not any(d.startswith("quote@") for d in img.get("RepoDigests") or []):
+        c.fail("本地的 quote:1.0 从来没有被删除过：先用 docker rmi 删除它的两个标签，再 docker pull quote:1.0。")
+    return "quote:1.0 是刚从加速器拉取回来的，镜像 ID 和推送时一样。"
+
+
+@check("capstone.inspect")
+def inspect(c):
+    img = _quote_image(c)
+    edition = _labels(img).get("quote.edition")
+    if not edition:
+        c.fail("quote:1.0 没有 label quote.edition：前面的步骤完成了吗？")
+    ref = f"quote:{edition}"
+    if c.find_image(ref) is None:
+        others = sorted(t for t in (img.get("RepoTags") or []) if t.startswith("quote:") and t != "quote:1.0")
+        if others:
+            c.fail(f"找到了 {others[0]}，但标签应该是 label quote.edition 的值：用 docker inspect 查出来。")
+        c.fail("还没有以 quote.edition 的值为名的标签：用 docker inspect 查出这个 label 的值，再 docker tag。")
+    c.same_image(ref, "quote:1.0")
+    return f"quote.edition 的值是 {edition}，{ref} 和 quote:1.0 是同一个镜像。"
+
+
+def _manifest(c, relpath):
+    path = c.sandbox.work_dir / relpath
+    if not path.exists():
+        c.fail(f"没有找到文件 {relpath}。")
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            return json.load(tar.extractfile("manifest.json")), path
+    except (tarfile.TarError, KeyError, ValueError, TypeError):
+        c.fail(f"{relpath} 不是 docker save 存出的镜像存档。")
+
+
+@check("capstone.save-load")
+def save_load(c):
+    manifest, path = _manifest(c, "capstone/quote.tar")
+    ids = {}
+    for entry in manifest:
+        name = os.path.basename(entry["Config"])
+        image_id = "sha256:" + (name[:-len(".json")] if name.endswith(".json") else name)
+        for t in entry.get("RepoTags") or []:
+            ids[t] = image_id
+    edition_tags = sorted(t for t in ids if t.startswith("quote:") and t != "quote:1.0")
+    if "quote:1.0" not in ids or not edition_tags:
+        c.fail(f"capstone/quote.tar 里只有 {', '.join(sorted(ids)) or '没有标签的镜像'}："
+               "quote:1.0 和 quote:<edition> 两个标签都要存进去。")
+    saved_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    for t in ["quote:1.0", *edition_tags]:
+        img = c.find_image(t)
+        if img is None:
+            c.fail(f"本地没有 {t}：从 capstone/quote.tar 载入了吗？")
+        if img["Id"] != ids[t]:
+            c.fail(f"{t} 的镜像 ID 和存档里的不一样。")
+        tagged = _last_tag_time(img)
+        if tagged is not None and tagged <= saved_at:
+            c.fail(f"{t} 从存出到现在一直在本地，没有被删除再载入：先 docker rmi，再 docker load。")
+    return "quote 的两个标签从 capstone/quote.tar 载入回来了，镜像 ID 不变。恭喜你走完了一个镜像的一生！"
