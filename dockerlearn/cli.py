@@ -78,14 +78,20 @@ def cmd_lab(args) -> int:
     sb.up()
     env = sb.full_env()
     notebooks = learner_notebooks(sb)
-    argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}",
-            f"--ServerApp.ip=127.0.0.1", f"--port={args.port}"]
-    if os.geteuid() == 0:
-        argv.append("--allow-root")
-    if args.no_browser:
-        argv.append("--no-browser")
+    argv = lab_argv(notebooks, args.port, args.no_browser)
     print(f"正在启动 JupyterLab（沙箱 {args.name}）：每个内核和终端里的 docker 都指向沙箱。\n你的 notebook 副本在 {notebooks}，从 01-sandbox.ipynb 开始。")
     os.execvpe(argv[0], argv, env)
+
+
+def lab_argv(notebooks: Path, port: int, no_browser: bool) -> list[str]:
+    """JupyterLab on loopback only: a classroom machine must not serve students' sandboxes to the LAN."""
+    argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}",
+            "--ServerApp.ip=127.0.0.1", f"--port={port}"]
+    if os.geteuid() == 0:
+        argv.append("--allow-root")
+    if no_browser:
+        argv.append("--no-browser")
+    return argv
 
 
 def learner_notebooks(sb) -> Path:
