@@ -97,3 +97,11 @@ def test_render_turns_blocks_into_cells(tmp_path):
     assert [c.source for c in ignored] == ["%%docker\nimages\nps -a"]
     shown = [c.source for c in nb.cells if c.cell_type == "markdown" and "run -it busybox" in c.source]
     assert shown and "```bash" in shown[0]
+
+
+def test_every_nbval_sanitizer_is_read():
+    """nbval silently skips a pair it cannot parse (e.g. `replace:` without its space)."""
+    from nbval.plugin import get_sanitize_patterns
+    text = (build.REPO_ROOT / "tests" / "nbval_sanitize.cfg").read_text()
+    sections = re.findall(r"^\[[\w-]+\]$", text, re.M)
+    assert len(get_sanitize_patterns(text)) == len(sections)
