@@ -1,0 +1,32 @@
+"""Checks for lesson 07: inspect 查看镜像详细信息."""
+
+from dockerlearn.checks import check
+
+
+def _env(img):
+    return dict(e.split("=", 1) for e in ((img.get("Config") or {}).get("Env") or []) if "=" in e)
+
+
+@check("inspect.read-env")
+def read_env(c):
+    source = c.image("mystery:1")
+    version = _env(source).get("MYSTERY_VERSION")
+    c.expect(version, "mystery:1 里没有环境变量 MYSTERY_VERSION：重新运行练习前面那个构建镜像的单元格")
+    target = f"mystery:{version}"
+    if c.find_image(target) is None:
+        others = sorted(t for t in c.tags_of("mystery:1") if t != "mystery:1")
+        if others:
+            c.fail(f"mystery:1 现在的标签有 {', '.join(others)}，但标签应该是环境变量 MYSTERY_VERSION 的值")
+        c.fail("mystery:1 还没有新的标签；先用 docker inspect -f '{{.Config.Env}}' mystery:1 找到 MYSTERY_VERSION")
+    c.same_image(target, "mystery:1")
+    return f"{target} 和 mystery:1 是同一个镜像：MYSTERY_VERSION 就是 {version}。"
+
+
+@check("inspect.find-workdir")
+def find_workdir(c):
+    found = c.image("web:found")
+    workdir = (found.get("Config") or {}).get("WorkingDir") or ""
+    c.expect(workdir == "/srv/www",
+             f"web:found 指向的镜像工作目录是 {workdir or '/'}，不是 /srv/www；逐个查看 .Config.WorkingDir")
+    c.same_image("web:found", "app-b:1")
+    return "web:found 就是 app-b:1，它的工作目录是 /srv/www。"
