@@ -29,6 +29,21 @@ def check(exercise_id: str):
     return register
 
 
+def last_tag_time(img: dict):
+    """When a tag was last set on an image (inspect data), as UTC; None if never (after pull or load)."""
+    from datetime import datetime, timezone
+    import re
+    raw = (img.get("Metadata") or {}).get("LastTagTime") or ""
+    if not raw or raw.startswith("0001-01-01"):
+        return None
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?", raw)
+    if not m:
+        return None
+    tz = m.group(3) or "Z"  # Go prints nanoseconds; Python's fromisoformat takes six digits
+    stamp = datetime.fromisoformat(m.group(1) + (m.group(2) or ".0")[:7] + ("+00:00" if tz == "Z" else tz))
+    return stamp.astimezone(timezone.utc)
+
+
 class CheckFailed(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)

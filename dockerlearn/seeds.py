@@ -15,10 +15,8 @@ import re
 import shutil
 import subprocess
 import tarfile
-import tempfile
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Optional
 
 from . import paths
 from .errors import MissingPackage, SeedFailed

@@ -2,11 +2,10 @@
 
 import json
 import os
-import re
 import tarfile
 from datetime import datetime, timezone
 
-from dockerlearn.checks import check
+from dockerlearn.checks import check, last_tag_time
 
 
 def read_manifest(c, relpath):
@@ -30,20 +29,6 @@ def config_id(entry):
 
 def ids_by_tag(manifest):
     return {tag: config_id(entry) for entry in manifest for tag in (entry.get("RepoTags") or [])}
-
-
-def last_tag_time(img):
-    """When a tag was last set on this image, or None if never (as after docker load or pull)."""
-    raw = (img.get("Metadata") or {}).get("LastTagTime") or ""
-    if not raw or raw.startswith("0001-01-01"):
-        return None
-    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?", raw)
-    if not m:
-        return None
-    frac = (m.group(2) or ".0")[:7]
-    tz = m.group(3) or "Z"
-    stamp = datetime.fromisoformat(m.group(1) + frac + ("+00:00" if tz == "Z" else tz))
-    return stamp.astimezone(timezone.utc)
 
 
 def expect_loaded(c, tags, archive_ids, archive_path, archive_name):

@@ -2,11 +2,10 @@
 
 import json
 import os
-import re
 import tarfile
 from datetime import datetime, timezone
 
-from dockerlearn.checks import check
+from dockerlearn.checks import check, last_tag_time
 
 QUOTE = "Talk is cheap. Show me the code. (Linus Torvalds)"
 
@@ -24,18 +23,6 @@ def _quote_image(c):
 
 def _target(c):
     return f"{c.sandbox.registry_address}/library/quote:1.0"
-
-
-def _last_tag_time(img):
-    raw = (img.get("Metadata") or {}).get("LastTagTime") or ""
-    if not raw or raw.startswith("0001-01-01"):
-        return None
-    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?", raw)
-    if not m:
-        return None
-    tz = m.group(3) or "Z"
-    stamp = datetime.fromisoformat(m.group(1) + (m.group(2) or ".0")[:7] + ("+00:00" if tz == "Z" else tz))
-    return stamp.astimezone(timezone.utc)
 
 
 @check("capstone.build")
@@ -90,7 +77,7 @@ def pull_back(c):
         c.fail("本地的 quote:1.0 和镜像仓库服务里的不是同一个镜像。")
     if c.find_image(_target(c)) is not None:
         c.fail(f"本地还有标签 {_target(c)}：两个标签都要删除，镜像才会从本地消失。")
-    if _last_tag_time(img) is not None or not any(d.startswith("quote@") for d in img.get("RepoDigests") or []):
+    if last_tag_time(img) is not None or not any(d.startswith("quote@") for d in img.get("RepoDigests") or []):
         c.fail("本地的 quote:1.0 从来没有被删除过：先用 docker rmi 删除它的两个标签，再 docker pull quote:1.0。")
     return "quote:1.0 是刚从加速器拉取回来的，镜像 ID 和推送时一样。"
 
@@ -142,7 +129,7 @@ def save_load(c):
             c.fail(f"本地没有 {t}：从 capstone/quote.tar 载入了吗？")
         if img["Id"] != ids[t]:
             c.fail(f"{t} 的镜像 ID 和存档里的不一样。")
-        tagged = _last_tag_time(img)
+        tagged = last_tag_time(img)
         if tagged is not None and tagged <= saved_at:
             c.fail(f"{t} 从存出到现在一直在本地，没有被删除再载入：先 docker rmi，再 docker load。")
     return "quote 的两个标签从 capstone/quote.tar 载入回来了，镜像 ID 不变。恭喜你走完了一个镜像的一生！"
