@@ -414,7 +414,11 @@ class Sandbox:
         except OSError:
             ids = set()
         procs.kill_now([pid for pid in procs.pids_in_cgroups(ids) if pid != os.getpid()])
-        for marker in (str(p.exec_root), self.dockerd_marker if daemon_only else str(p.root)):
+        # Our own services by their own paths: a JupyterLab serving <root>/notebooks is not one of them.
+        markers = [str(p.exec_root), self.dockerd_marker]
+        if not daemon_only:
+            markers += [str(p.registry_dir), str(p.root / "gateway.json")]
+        for marker in markers:
             for pid in procs.pids_matching(marker):
                 if pid != os.getpid():
                     procs.stop(pid, marker, timeout=3)

@@ -27,3 +27,25 @@ def test_lab_binds_loopback_and_serves_the_learners_copies():
     argv = lab_argv(Path("/x/notebooks"), args.port, args.no_browser)
     assert "--ServerApp.ip=127.0.0.1" in argv and "--port=8890" in argv and "--no-browser" in argv
     assert "--notebook-dir=/x/notebooks" in argv and argv[1:4] == ["-m", "jupyter", "lab"]
+
+
+def test_down_leaves_the_learners_jupyterlab_alone():
+    """`down` stops the sandbox's own services only, not a process that merely names its folder."""
+    import subprocess
+    import sys
+
+    from dockerlearn import procs
+    sb = Sandbox("t-labdown", quiet=True, debian=False)
+    try:
+        sb.up()
+        nbdir = learner_notebooks(sb)
+        bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", f"--notebook-dir={nbdir}"])
+        try:
+            sb.down()
+            assert bystander.poll() is None, "down killed a process that is not the sandbox's"
+            assert not sb.status().dockerd and not procs.pids_matching(str(sb.paths.exec_root))
+        finally:
+            bystander.kill()
+            bystander.wait()
+    finally:
+        sb.destroy()
