@@ -49,3 +49,62 @@ def test_down_leaves_the_learners_jupyterlab_alone():
             bystander.wait()
     finally:
         sb.destroy()
+
+
+def test_lab_terminal_runs_docker_in_the_sandbox(sandbox, tmp_path):
+    """`dockerlearn lab` serves JupyterLab on loopback; a terminal opened in it talks to the sandbox."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tornado.ioloop import IOLoop
+    from tornado.websocket import websocket_connect
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = "dockerlearn-lab-test"
+    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+               JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), DOCKER_HOST="unix:///nonexistent.sock")
+    log = open(tmp_path / "lab.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "dockerlearn", "lab", "--name", sandbox.name,
+                             "--no-browser", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "lab.log").read_text()[-2000:]
+                time.sleep(0.3)
+        req = urllib.request.Request(f"{base}/api/terminals?token={token}", data=b"", method="POST")
+        name = json.load(urllib.request.urlopen(req))["name"]
+
+        async def run_in_terminal() -> str:
+            ws = await websocket_connect(f"ws://127.0.0.1:{port}/terminals/websocket/{name}?token={token}")
+            ws.write_message(json.dumps(["stdin", "docker info --format 'ROOT={{.DockerRootDir}}'; echo END-$((6*7))\r"]))
+            out = ""
+            while "END-42" not in out:
+                msg = await ws.read_message()
+                assert msg is not None, out
+                kind, *rest = json.loads(msg)
+                if kind == "stdout":
+                    out += rest[0]
+            ws.close()
+            return out
+
+        out = IOLoop.current().run_sync(run_in_terminal, timeout=60)
+        assert f"ROOT={sandbox.paths.data_root}" in out
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
