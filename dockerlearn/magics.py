@@ -20,6 +20,7 @@ INTERACTIVE = {"-i", "-t", "-it", "-ti", "--interactive", "--tty", "-a", "--atta
 TAKES_STDIN = {"run", "exec", "create", "start", "attach"}
 
 _sandbox = None
+DOWN_HOST = "unix:///nonexistent/dockerlearn-sandbox-is-not-running.sock"
 
 
 def explain_interactive(args: list[str]) -> Optional[str]:
@@ -101,16 +102,24 @@ def sandbox():
 def load(ipython) -> None:
     from IPython.core.magic import no_var_expand, register_cell_magic, register_line_magic
 
-    try:
-        sb = attach()
-    except DockerlearnError as e:
-        print(e.render(), file=sys.stderr)
-        return
-    ipython.push({"REGISTRY": sb.env()["REGISTRY"], "MIRROR": sb.env()["MIRROR"]})
-    # Only stable facts here: nbval compares this output on every run.
-    print("已连接 dockerlearn 沙箱：docker 命令都在这个独立的守护进程里执行，不会碰到你自己的 Docker。")
+    def _connect() -> bool:
+        try:
+            sb = attach()
+        except DockerlearnError as e:
+            # Never fall back to the user's own daemon: until the sandbox runs, docker finds nothing.
+            os.environ["DOCKER_HOST"] = DOWN_HOST
+            print(e.render(), file=sys.stderr)
+            return False
+        ipython.push({"REGISTRY": sb.env()["REGISTRY"], "MIRROR": sb.env()["MIRROR"]})
+        return True
+
+    if _connect():
+        # Only stable facts here: nbval compares this output on every run.
+        print("已连接 dockerlearn 沙箱：docker 命令都在这个独立的守护进程里执行，不会碰到你自己的 Docker。")
 
     def _run_lines(lines: list[str]) -> None:
+        if _sandbox is None and not _connect():
+            return
         env = dict(os.environ)
         for line in lines:
             try:

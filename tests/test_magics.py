@@ -72,3 +72,21 @@ def test_cell_stops_at_first_failure(shell, capfd):
     shell.run_cell_magic("docker", "", "image inspect nope:nope\nversion")
     out = capfd.readouterr().out
     assert "$ docker version" not in out
+
+
+def test_load_ext_without_a_sandbox_never_reaches_another_daemon(tmp_path):
+    """If the sandbox cannot start, the kernel's docker points nowhere rather than at the user's Docker."""
+    import subprocess
+    import sys
+    code = ("import os\n"
+            "os.environ['DOCKER_HOST'] = 'unix:///var/run/docker.sock'\n"
+            "from IPython.testing.globalipapp import start_ipython\n"
+            "ip = start_ipython()\n"
+            "ip.run_line_magic('load_ext', 'dockerlearn')\n"
+            "print('HOST=' + os.environ['DOCKER_HOST'])\n"
+            "ip.run_line_magic('docker', 'version')\n")
+    env = dict(os.environ, DOCKERLEARN_NAME="../bad")  # a name the sandbox refuses
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert "沙箱名称 '../bad' 不合法" in r.stderr
+    assert "HOST=unix:///nonexistent/" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
