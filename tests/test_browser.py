@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
 from dockerlearn.build import NOTEBOOKS_DIR
+from dockerlearn.procs import free_port
 from dockerlearn.lessonfile import REPO_ROOT
+from tests.lab_server import running_lab
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -33,12 +32,6 @@ c.ServerApp.open_browser = False
 pytestmark = [pytest.mark.browser, pytest.mark.daemon]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def lab(fresh_sandbox, tmp_path):
     if not os.path.exists(CHROMIUM):
@@ -48,33 +41,14 @@ def lab(fresh_sandbox, tmp_path):
     # A copy: the browser autosaves, and the committed notebook must stay as built.
     shutil.copy(NOTEBOOKS_DIR / "02-tag.ipynb", root / "02-tag.ipynb")
     (tmp_path / "lab_config.py").write_text(LAB_CONFIG)
-    port, token = _free_port(), "dockerlearn-test"
+    port, token = free_port(), "dockerlearn-test"
     env = fresh_sandbox.full_env()
     env.update({"JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
                 "JUPYTER_DATA_DIR": str(tmp_path / "data"), "IPYTHONDIR": str(tmp_path / "ipy")})
-    log = open(tmp_path / "lab.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyter", "lab", f"--config={tmp_path / 'lab_config.py'}",
-                             f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-                             "--allow-root"], stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
-                time.sleep(0.3)
+    argv = [sys.executable, "-m", "jupyter", "lab", f"--config={tmp_path / 'lab_config.py'}", f"--port={port}",
+            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root"]
+    with running_lab(argv, env, port, token, tmp_path / "lab.log") as base:
         yield f"{base}/lab/tree/02-tag.ipynb?token={token}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_learner_runs_the_pilot_and_gets_a_tick(lab, fresh_sandbox):

@@ -55,34 +55,21 @@ def test_lab_terminal_runs_docker_in_the_sandbox(sandbox, tmp_path):
     """`dockerlearn lab` serves JupyterLab on loopback; a terminal opened in it talks to the sandbox."""
     import json
     import os
-    import socket
-    import subprocess
     import sys
-    import time
     import urllib.request
+
+    from dockerlearn.procs import free_port
+    from tests.lab_server import running_lab
 
     from tornado.ioloop import IOLoop
     from tornado.websocket import websocket_connect
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     token = "dockerlearn-lab-test"
     env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
                JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), DOCKER_HOST="unix:///nonexistent.sock")
-    log = open(tmp_path / "lab.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "dockerlearn", "lab", "--name", sandbox.name,
-                             "--no-browser", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "lab.log").read_text()[-2000:]
-                time.sleep(0.3)
+    argv = [sys.executable, "-m", "dockerlearn", "lab", "--name", sandbox.name, "--no-browser", "--port", str(port)]
+    with running_lab(argv, env, port, token, tmp_path / "lab.log") as base:
         req = urllib.request.Request(f"{base}/api/terminals?token={token}", data=b"", method="POST")
         name = json.load(urllib.request.urlopen(req))["name"]
 
@@ -101,10 +88,3 @@ def test_lab_terminal_runs_docker_in_the_sandbox(sandbox, tmp_path):
 
         out = IOLoop.current().run_sync(run_in_terminal, timeout=60)
         assert f"ROOT={sandbox.paths.data_root}" in out
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
