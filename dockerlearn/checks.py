@@ -10,6 +10,7 @@ import difflib
 import html
 import importlib.util
 import io
+import json
 import tarfile
 import time
 from dataclasses import dataclass, field
@@ -140,6 +141,17 @@ class CheckContext:
                 return b"" if member is not None else None
             f = tar.extractfile(member)
             return f.read() if f else b""
+
+    def saved_archive_manifest(self, relpath: str):
+        """(manifest.json, path) of a `docker save` archive, plain or compressed, in the work directory."""
+        path = self.sandbox.work_dir / relpath
+        if not path.exists():
+            raise CheckFailed(f"没有找到文件 {relpath}。")
+        try:
+            with tarfile.open(path, "r:*") as tar:
+                return json.load(tar.extractfile("manifest.json")), path
+        except (tarfile.TarError, KeyError, ValueError, TypeError):
+            raise CheckFailed(f"{relpath} 不是 docker save 存出的镜像存档（里面没有 manifest.json）。") from None
 
     # ---- containers ----
     def containers(self, all: bool = True, **filters) -> list[dict]:

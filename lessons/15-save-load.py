@@ -1,24 +1,9 @@
 """Checks for lesson 15: 存出与载入 save / load."""
 
-import json
 import os
-import tarfile
 from datetime import datetime, timezone
 
 from dockerlearn.checks import check, last_tag_time
-
-
-def read_manifest(c, relpath):
-    """The manifest.json of a `docker save` archive (plain or compressed) in the work directory."""
-    path = c.sandbox.work_dir / relpath
-    if not path.exists():
-        c.fail(f"没有找到文件 {relpath}。")
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            member = tar.extractfile("manifest.json")
-            return json.load(member), path
-    except (tarfile.TarError, KeyError, ValueError, TypeError):
-        c.fail(f"{relpath} 不是 docker save 存出的镜像存档（里面没有 manifest.json）。")
 
 
 def config_id(entry):
@@ -51,7 +36,7 @@ def expect_loaded(c, tags, archive_ids, archive_path, archive_name):
 
 @check("save.roundtrip")
 def roundtrip(c):
-    manifest, path = read_manifest(c, "save-lab/mytool.tar")
+    manifest, path = c.saved_archive_manifest("save-lab/mytool.tar")
     ids = ids_by_tag(manifest)
     tags = ["mytool:1.0", "mytool:2.0"]
     missing = [t for t in tags if t not in ids]
@@ -64,7 +49,7 @@ def roundtrip(c):
 
 @check("save.load-archive")
 def load_archive(c):
-    manifest, path = read_manifest(c, "save-lab/archive.tar.gz")
+    manifest, path = c.saved_archive_manifest("save-lab/archive.tar.gz")
     ids = ids_by_tag(manifest)
     if "legacy-app:1.0" not in ids:
         c.fail("save-lab/archive.tar.gz 里没有 legacy-app:1.0：先运行准备单元格。")

@@ -1,8 +1,6 @@
 """Checks for lesson 17: 综合练习：一个镜像的一生. One check per stage."""
 
-import json
 import os
-import tarfile
 from datetime import datetime, timezone
 
 from dockerlearn.checks import check, last_tag_time
@@ -98,20 +96,9 @@ def inspect(c):
     return f"quote.edition 的值是 {edition}，{ref} 和 quote:1.0 是同一个镜像。"
 
 
-def _manifest(c, relpath):
-    path = c.sandbox.work_dir / relpath
-    if not path.exists():
-        c.fail(f"没有找到文件 {relpath}。")
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            return json.load(tar.extractfile("manifest.json")), path
-    except (tarfile.TarError, KeyError, ValueError, TypeError):
-        c.fail(f"{relpath} 不是 docker save 存出的镜像存档。")
-
-
 @check("capstone.save-load")
 def save_load(c):
-    manifest, path = _manifest(c, "capstone/quote.tar")
+    manifest, path = c.saved_archive_manifest("capstone/quote.tar")
     ids = {}
     for entry in manifest:
         name = os.path.basename(entry["Config"])
