@@ -193,9 +193,14 @@ def debian_rootfs(progress: bool = True) -> Path:
     if not tool:
         raise MissingPackage("mmdebstrap", "mmdebstrap")
     out.parent.mkdir(parents=True, exist_ok=True)
-    part = out.with_suffix(".tar.part")
+    # mmdebstrap guesses the output format from the file name: keep the .tar ending on the
+    # temporary name too, and say the format outright, or it writes a directory.
+    part = out.with_name(out.stem + ".part.tar")
+    if part.is_dir():
+        shutil.rmtree(part)
+    part.unlink(missing_ok=True)
     mode = "root" if os.geteuid() == 0 else "unshare"
-    argv = [tool, "--variant=minbase", f"--mode={mode}", DEBIAN_SUITE, str(part), *host_sources()]
+    argv = [tool, "--variant=minbase", f"--mode={mode}", "--format=tar", DEBIAN_SUITE, str(part), *host_sources()]
     bar = Bar("用 mmdebstrap 构建 Debian bookworm 根文件系统（只在第一次需要，约 30 秒）", unit="") if progress else None
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "LC_ALL": "C.UTF-8"})
@@ -289,6 +294,12 @@ def all_images(with_debian: bool = True, progress: bool = True) -> list[Image]:
     if with_debian:
         images += debian_images(progress)
     return images
+
+
+def debian_point_release(seeded: dict) -> str:
+    """"12.8" from seeded refs such as "debian:12.8-slim", or "" when debian is not seeded."""
+    found = {m.group(1) for ref in seeded if (m := re.fullmatch(rf"debian:({DEBIAN_MAJOR}\.\d+)(-slim)?", ref))}
+    return sorted(found)[-1] if found else ""
 
 
 def seed_refs(images: list[Image]) -> dict[str, str]:
