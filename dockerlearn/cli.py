@@ -46,6 +46,8 @@ def cmd_env(args) -> int:
         print(f"unset {var}")
     for key, value in sb.env().items():
         print(f"export {key}={shlex.quote(value)}")
+    # The sandbox's own docker CLI (and dockerlearn) first, whatever else is installed.
+    print(f'export PATH={shlex.quote(str(sb.ensure_bin()))}:"$PATH"')
     return 0
 
 

@@ -75,6 +75,11 @@ class SandboxPaths:
         return self.root / "docker.sock"
 
     @property
+    def bin_dir(self) -> Path:
+        """Put first on PATH: the sandbox's matched docker CLI and the dockerlearn command."""
+        return self.root / "bin"
+
+    @property
     def pidfile(self) -> Path:
         return self.root / "dockerd.pid"
 

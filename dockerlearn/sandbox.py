@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -105,10 +106,9 @@ def _json(path: Path) -> dict:
 
 
 def docker_cli() -> str:
-    cli = shutil.which("docker")
-    if not cli:
-        raise MissingPackage("docker", "docker.io")
-    return cli
+    """The CLI of the sandbox daemon's own package (see engine.py), never just the first on PATH."""
+    from .engine import cli_path
+    return cli_path()
 
 
 def check_environment() -> None:
@@ -123,6 +123,7 @@ def check_environment() -> None:
     for program, package in REQUIRED.items():
         if not shutil.which(program):
             raise MissingPackage(program, package)
+    docker_cli()  # the CLI that matches this dockerd, or a clear error now
     seeds.find_busybox()
 
 
@@ -544,13 +545,36 @@ class Sandbox:
     def full_env(self, base: Optional[dict] = None) -> dict[str, str]:
         env = {k: v for k, v in (os.environ if base is None else base).items() if k not in self.UNPINNED}
         env.update(self.env())
+        # `docker` in a kernel, a terminal or `!docker` is the sandbox's own CLI, whatever else is on PATH.
+        bin_dir = str(self.ensure_bin())
+        rest = [d for d in env.get("PATH", os.defpath).split(os.pathsep) if d and d != bin_dir]
+        env["PATH"] = os.pathsep.join([bin_dir, *rest])
         return env
+
+    def ensure_bin(self) -> Path:
+        """<root>/bin: `docker` (the matched CLI) and `dockerlearn` (this very installation)."""
+        bin_dir = self.paths.bin_dir
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        link = bin_dir / "docker"
+        target = docker_cli()
+        if not link.is_symlink() or os.readlink(link) != target:
+            tmp = bin_dir / ".docker.part"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(target)
+            os.replace(tmp, link)
+        wrapper = bin_dir / "dockerlearn"
+        script = f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m dockerlearn "$@"\n'
+        if not wrapper.exists() or wrapper.read_text() != script:
+            tmp = bin_dir / ".dockerlearn.part"
+            tmp.write_text(script)
+            tmp.chmod(0o755)
+            os.replace(tmp, wrapper)
+        return bin_dir
 
     def run(self, args: Sequence[str] | str, *, input: Optional[bytes | str] = None, check: bool = False,
             timeout: Optional[float] = 600, cwd: Optional[str] = None) -> subprocess.CompletedProcess:
         """Run the real docker CLI against this sandbox and capture its output (text)."""
         if isinstance(args, str):
-            import shlex
             args = shlex.split(args)
         args = list(args)
         if args and args[0] == "docker":

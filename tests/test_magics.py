@@ -43,6 +43,11 @@ def test_load_ext_pins_the_kernel_to_the_sandbox(shell, sandbox, capfd):
     # A plain !docker goes to the sandbox too: its data root is the sandbox's.
     shell.system("docker info")
     assert f"Docker Root Dir: {sandbox.paths.data_root}" in capfd.readouterr().out
+    # ...and it is the daemon's own CLI, even where another docker comes first on the machine's PATH.
+    shell.system("docker version --format 'PAIR {{.Client.Version}} {{.Server.Version}}'")
+    pair = next(l for l in capfd.readouterr().out.splitlines() if l.startswith("PAIR "))
+    _, client, server = pair.split()
+    assert client == server, pair
 
 
 def test_docker_line_and_cell_magics_stream_output(shell, sandbox, capfd):
