@@ -2,8 +2,11 @@
 
 Each table lives in lessons/options/<slug>.json (JSON rather than YAML so that no
 dependency is needed). `help` is the CLI's English text with its line wrapping
-undone; `versions` says which installed CLI lists the option ("all", "28.x only",
-"20.10 only"), and tests/test_options_tables.py keeps both honest against the CLIs.
+undone, exactly as the sandbox's own CLI (Debian's docker.io 20.10) prints it; `help_new` keeps
+the newer CLI's wording where it differs. `versions` says which CLI lists the option ("all",
+"28.x only", "20.10 only"): newer Docker is taught as knowledge, the sandbox's CLI is what runs.
+tests/test_options_tables.py keeps the tables honest against the sandbox's CLI always, and
+against a newer CLI when one is installed.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ class Option:
     help: str
     zh: str
     versions: str = "all"
+    help_new: str = ""  # the 28.x CLI's text, where it differs from the sandbox's 20.10 one
 
     @property
     def long(self) -> str:
@@ -43,6 +47,12 @@ class Option:
         """Should the CLI of `version` ("28.x" or "20.10") list this option?"""
         return self.versions in ("all", f"{version} only")
 
+    def help_in(self, version: str) -> str:
+        """The English help line as the CLI of `version` prints it."""
+        if version == "20.10" or not self.help_new:
+            return self.help
+        return self.help_new
+
 
 @dataclass(frozen=True)
 class OptionsTable:
@@ -50,6 +60,7 @@ class OptionsTable:
     aliases: list[str]
     usage: str
     options: list[Option]
+    usage_new: str = ""
 
     @property
     def spellings(self) -> list[str]:
@@ -68,7 +79,8 @@ def load(slug: str) -> OptionsTable:
         # Fail at load time, not silently in a rendered lesson.
         if o.versions not in VERSIONS:
             raise ValueError(f"{path}: {o.flags}: versions must be one of {VERSIONS}, not {o.versions!r}")
-    return OptionsTable(data["command"], list(data.get("aliases", [])), data["usage"], options)
+    return OptionsTable(data["command"], list(data.get("aliases", [])), data["usage"], options,
+                        data.get("usage_new", ""))
 
 
 # --- Markdown --------------------------------------------------------------------------
@@ -98,7 +110,10 @@ def render_markdown(table: OptionsTable) -> str:
         # GFM splits rows on "|" before parsing code spans, so "\|" is right even inside backticks.
         flag = "`" + flag.replace("|", "\\|") + "`"
         zh = o.zh + VERSION_NOTES.get(o.versions, "")
-        out.append(f"| {flag} | {_cell(o.help)} | {_cell(zh)} |")
+        english = _cell(o.help)
+        if o.help_new:
+            english += "<br>Docker 28：" + _cell(o.help_new)
+        out.append(f"| {flag} | {english} | {_cell(zh)} |")
     return "\n".join(out) + "\n"
 
 
@@ -171,10 +186,6 @@ def help_text(argv: Sequence[str], docker: str = "docker") -> str:
     if proc.returncode != 0:
         raise RuntimeError(f"{docker} {' '.join(argv)} --help exited {proc.returncode}: {proc.stderr.strip()}")
     return proc.stdout
-
-
-def cli_options(argv: Sequence[str], docker: str = "docker") -> dict[str, CliOption]:
-    return parse_help(help_text(argv, docker))
 
 
 def cli_version(docker: str = "docker") -> str:
