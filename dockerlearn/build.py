@@ -128,7 +128,31 @@ def execute(nb, sandbox, timeout: int = 600) -> None:
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # timings would churn the diff on every build
         if cell.cell_type == "code":
-            cell.outputs = coalesce_streams(cell.outputs)
+            cell.outputs = [scrub_output(o, sandbox) for o in coalesce_streams(cell.outputs)]
+
+
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# dockerd adds this to every `run` and build step when the host's net.ipv4.ip_forward is 0: it
+# depends on the machine, not the lesson (lesson 03 explains it once).
+IP_FORWARD_RE = re.compile(r"^(WARNING: | ---> \[Warning\] )IPv4 forwarding is disabled\. Networking will not work\.\n",
+                           re.M)
+# What a learner with the default sandbox sees, instead of the build machine's own state directory.
+SHOWN_ROOT = "/home/learner/.local/state/dockerlearn/sandboxes/default"
+
+
+def scrub(text: str, sandbox) -> str:
+    """No colour codes and no build-host paths in a saved output: they differ on every machine."""
+    text = IP_FORWARD_RE.sub("", ANSI_RE.sub("", text))
+    return text.replace(str(sandbox.paths.root), SHOWN_ROOT)
+
+
+def scrub_output(out, sandbox):
+    if out.get("output_type") == "stream":
+        out["text"] = scrub(out["text"], sandbox)
+    for mime, value in (out.get("data") or {}).items():
+        if mime.startswith("text/") and isinstance(value, str):
+            out["data"][mime] = scrub(value, sandbox)
+    return out
 
 
 def coalesce_streams(outputs: list) -> list:

@@ -153,6 +153,18 @@ class CheckContext:
         except (tarfile.TarError, KeyError, ValueError, TypeError):
             raise CheckFailed(f"{relpath} 不是 docker save 存出的镜像存档（里面没有 manifest.json）。") from None
 
+    # ---- seeds ----
+    def seed_id(self, ref: str) -> Optional[str]:
+        """The image ID the sandbox seeded for a Docker Hub name like debian:bookworm-slim."""
+        return self.sandbox.state.seeded.get(ref)
+
+    def debian_version(self) -> str:
+        """The seeded Debian point release ("12.8"): it follows the Debian mirror, never hard-coded."""
+        from .seeds import debian_point_release
+        version = debian_point_release(self.sandbox.state.seeded)
+        self.expect(version, "沙箱里没有带完整版本号的 debian 种子镜像：运行 dockerlearn reset 恢复沙箱")
+        return version
+
     # ---- containers ----
     def containers(self, all: bool = True, **filters) -> list[dict]:
         found = self.api.containers(all=all, filters=filters or None)

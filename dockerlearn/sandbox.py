@@ -465,6 +465,9 @@ class Sandbox:
         api = client.api
         for c in api.containers(all=True, quiet=True):
             api.remove_container(c["Id"], force=True, v=True)
+        # BuildKit's cache (DOCKER_BUILDKIT=1, lesson 14) holds on to base-image layers: without
+        # this, the next `docker pull busybox` says "Already exists" instead of "Pull complete".
+        api.prune_builds(all=True)
         # A fresh sandbox's daemon holds no image at all (the seeds wait in the registry):
         # reset gives exactly that, so a lesson's `docker pull` prints the same every time.
         # In parallel: deleting a layer is mostly the filesystem unlinking files, and the daemon

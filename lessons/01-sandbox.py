@@ -3,11 +3,6 @@
 from dockerlearn.checks import check
 
 
-def _seed_id(c, ref):
-    """The image ID the sandbox seeded for a Docker Hub name like debian:bookworm-slim."""
-    return c.sandbox.state.seeded.get(ref)
-
-
 @check("sandbox.pull-from-mirror")
 def pull_from_mirror(c):
     mirror = c.sandbox.mirror_address
@@ -22,7 +17,7 @@ def pull_from_mirror(c):
             c.fail(f"本地有 debian:bookworm-slim，但它是经过 Docker Hub 的名字拉取的；"
                    f"这次要把加速器地址写进名字：{target}")
         c.fail(f"没有找到 {target}。注意官方镜像在仓库服务里的路径是 library/debian，不能省略 library/")
-    c.expect(found["Id"] == _seed_id(c, "debian:bookworm-slim"),
+    c.expect(found["Id"] == c.seed_id("debian:bookworm-slim"),
              f"{target} 不是加速器里的 debian:bookworm-slim")
     return f"{target} 已从加速器拉取，和 debian:bookworm-slim 是同一个镜像。"
 

@@ -5,14 +5,18 @@ from dockerlearn.checks import check
 
 @check("pull.pull-tag")
 def pull_tag(c):
-    if c.find_image("debian:12.15-slim") is None:
+    version = c.debian_version()  # follows the seeds: Debian's point release moves on
+    want = f"debian:{version}-slim"
+    if c.find_image(want) is None:
         have = sorted(t for img in c.images(reference="debian") for t in (img.get("RepoTags") or []))
+        if f"debian:{version}" in have:
+            c.fail(f"本地有 debian:{version}，那是完整版；要的是 slim 变体 {want}，标签末尾要写 -slim")
         if have:
-            c.fail(f"本地的 debian 标签有 {', '.join(have)}，但没有 debian:12.15-slim；标签要写完整，包括 -slim")
-        c.fail("没有找到标签 debian:12.15-slim")
-    seeded = c.sandbox.state.seeded.get("debian:12.15-slim")
-    c.expect(c.image("debian:12.15-slim")["Id"] == seeded, "debian:12.15-slim 不是从加速器拉取的那个镜像")
-    return "debian:12.15-slim 已拉取；它和 debian:bookworm-slim、debian:12-slim 是同一个镜像。"
+            c.fail(f"本地的 debian 标签有 {', '.join(have)}，但没有 {want}；"
+                   f"完整版本号是 {version}，标签要写成 {version}-slim")
+        c.fail(f"没有找到标签 {want}。先查出沙箱里 Debian 的完整版本号，再拉取它的 slim 变体")
+    c.expect(c.image(want)["Id"] == c.seed_id(want), f"{want} 不是从加速器拉取的那个镜像")
+    return f"{want} 已拉取；它和 debian:bookworm-slim、debian:12-slim 是同一个镜像。"
 
 
 @check("pull.all-tags")

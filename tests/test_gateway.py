@@ -81,7 +81,8 @@ def test_docker_search(gw):
     assert search(gw, f"{reg}/library", "--filter", "is-official=false") == []
     # The table a learner sees.
     table = ok(gw.run(["search", f"{reg}/busybox"])).stdout
-    assert table.splitlines()[0].split() == ["NAME", "DESCRIPTION", "STARS", "OFFICIAL"]
+    # The sandbox CLI (20.10) still prints the empty AUTOMATED column that 23.0 dropped.
+    assert table.splitlines()[0].split() == ["NAME", "DESCRIPTION", "STARS", "OFFICIAL", "AUTOMATED"]
     assert "library/busybox" in table and "[OK]" in table
 
 
