@@ -34,6 +34,17 @@ def fresh_sandbox(sandbox):
     return sandbox
 
 
+# A test that uses one of these starts a real sandbox daemon: it is a `daemon` test whatever
+# its module says, so `pytest -m "not daemon"` runs as an ordinary user and starts nothing.
+DAEMON_FIXTURES = {"sandbox", "fresh_sandbox", "make_sandbox", "shell", "gw", "lab"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _notebook_of(item) or DAEMON_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.daemon)
+
+
 def _notebook_of(item):
     """The .ipynb an nbval cell item belongs to, or None for ordinary tests."""
     path = str(getattr(item, "fspath", ""))

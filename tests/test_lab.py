@@ -1,8 +1,11 @@
 """`dockerlearn lab`: each learner works in their own copies of the notebooks."""
 from __future__ import annotations
 
-from dockerlearn.build import NOTEBOOKS_DIR
 from pathlib import Path
+
+import pytest
+
+from dockerlearn.build import NOTEBOOKS_DIR
 
 from dockerlearn.cli import build_parser, lab_argv, learner_notebooks
 from dockerlearn.sandbox import Sandbox
@@ -29,6 +32,7 @@ def test_lab_binds_loopback_and_serves_the_learners_copies():
     assert "--notebook-dir=/x/notebooks" in argv and argv[1:4] == ["-m", "jupyter", "lab"]
 
 
+@pytest.mark.daemon
 def test_down_leaves_the_learners_jupyterlab_alone():
     """`down` stops the sandbox's own services only, not a process that merely names its folder."""
     import subprocess

@@ -44,7 +44,8 @@ def test_load_ext_pins_the_kernel_to_the_sandbox(shell, sandbox, capfd):
     shell.system("docker info")
     assert f"Docker Root Dir: {sandbox.paths.data_root}" in capfd.readouterr().out
     # ...and it is the daemon's own CLI, even where another docker comes first on the machine's PATH.
-    shell.system("docker version --format 'PAIR {{.Client.Version}} {{.Server.Version}}'")
+    # (IPython's ! expands {x}: quadruple braces reach docker as {{x}}.)
+    shell.system("docker version --format 'PAIR {{{{.Client.Version}}}} {{{{.Server.Version}}}}'")
     pair = next(l for l in capfd.readouterr().out.splitlines() if l.startswith("PAIR "))
     _, client, server = pair.split()
     assert client == server, pair

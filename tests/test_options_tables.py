@@ -282,3 +282,13 @@ def test_render_markdown_escapes_pipes_and_html_and_notes_versions():
     assert "新选项（仅 Docker 28.x 客户端）" in md
     assert "旧选项（仅 Docker 20.10 客户端）" in md
     assert "`--old string`" in md and "`--new`" in md
+
+
+def test_render_markdown_shows_the_newer_wording_beside_the_sandbox_one():
+    table = OptionsTable("docker thing", [], "docker thing [OPTIONS]", [
+        Option("--format", "string", "Pretty-print images using a Go template", "用模板控制输出", "all",
+               help_new="Format output using a custom template: 'json': Print in JSON format"),
+    ])
+    row = next(line for line in render_markdown(table).splitlines() if "--format" in line)
+    assert "Pretty-print images using a Go template<br>Docker 28：Format output" in row
+    assert len(_row_cells(row)) == 3
