@@ -140,9 +140,20 @@ IP_FORWARD_RE = re.compile(r"^(WARNING: | ---> \[Warning\] )IPv4 forwarding is d
 SHOWN_ROOT = "/home/learner/.local/state/dockerlearn/sandboxes/default"
 
 
+# The build sandbox's registry password is random; saved notebooks show this one instead.
+SHOWN_PASSWORD = "Ex4mple-Passw0rd"
+
+
 def scrub(text: str, sandbox) -> str:
-    """No colour codes and no build-host paths in a saved output: they differ on every machine."""
+    """No colour codes, build-host paths or build-sandbox secrets in a saved output."""
+    from base64 import b64encode
     text = IP_FORWARD_RE.sub("", ANSI_RE.sub("", text))
+    state = getattr(sandbox, "state", None)
+    password = getattr(state, "student_password", "")
+    if password:
+        def basic(pw: str) -> str:
+            return b64encode(f"student:{pw}".encode()).decode()
+        text = text.replace(basic(password), basic(SHOWN_PASSWORD)).replace(password, SHOWN_PASSWORD)
     return text.replace(str(sandbox.paths.root), SHOWN_ROOT)
 
 

@@ -175,6 +175,10 @@ class CheckContext:
     def registry(self):
         return self.sandbox.registry_client()
 
+    def registry_password(self) -> str:
+        """The learner's password for this sandbox's registry (user student)."""
+        return self.sandbox.state.student_password
+
     def registry_tags(self, repository: str) -> list[str]:
         return self.registry.tags(repository)
 

@@ -67,8 +67,15 @@ class SandboxPaths:
         # containerd's socket sits deep under the exec-root, so keep it short:
         # /run/dockerlearn/<12 hex> is unique per state directory.
         digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+        if os.geteuid() != 0:  # an ordinary user cannot write /run; /tmp/dockerlearn-<uid> is theirs (0700)
+            return Path(f"/tmp/dockerlearn-{os.geteuid()}") / digest
         base = Path("/run/dockerlearn") if os.path.isdir("/run") else Path("/tmp/dockerlearn")
         return base / digest
+
+    @property
+    def rootlesskit_dir(self) -> Path:
+        """rootlesskit's state (its child's pid, its API socket), for a rootless daemon."""
+        return self.root / "rootlesskit"
 
     @property
     def socket(self) -> Path:
@@ -116,7 +123,9 @@ class SandboxPaths:
     def ensure(self) -> None:
         for d in (self.root, self.data_root, self.docker_config, self.registry_storage):
             d.mkdir(parents=True, exist_ok=True)
+        # The state (passwords), the registry and the socket are this user's alone.
         os.chmod(self.root, 0o700)
+        os.chmod(self.root.parent, 0o700)
         if len(str(self.socket)) > SOCKET_MAX:
             raise BadName(
                 f"沙箱目录太深，套接字路径超过 108 字节：{self.socket}",

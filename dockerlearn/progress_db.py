@@ -51,8 +51,13 @@ class ProgressDB:
         return cls(paths.progress_dir() / f"{name}.sqlite", name)
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        for path, mode in ((self.path.parent, 0o700), (self.path, 0o600)):  # a learner's progress is theirs
+            try:
+                os.chmod(path, mode)
+            except OSError:
+                pass  # not ours to change (a teacher's copy): reading and writing still work
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(SCHEMA)
         return conn

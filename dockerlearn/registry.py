@@ -27,7 +27,6 @@ ACCEPT = ", ".join([
 BCRYPT_ROUNDS = 4
 
 STUDENT_USER = "student"
-STUDENT_PASSWORD = "dockerlearn"
 
 
 def htpasswd_line(user: str, password: str) -> str:
@@ -35,11 +34,15 @@ def htpasswd_line(user: str, password: str) -> str:
     return f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()}"
 
 
-def write_config(folder: Path, storage: Path, port: int, service_password: str) -> Path:
-    """Config for `docker-registry serve`: loopback only, deletes on, htpasswd auth."""
+def write_config(folder: Path, storage: Path, port: int, service_password: str, student_password: str) -> Path:
+    """Config for `docker-registry serve`: loopback only, deletes on, htpasswd auth.
+
+    The learner's password is the sandbox's own, made when it was created: another sandbox on
+    the same machine (another learner) cannot log in to this registry."""
     htpasswd = folder / "htpasswd"
     htpasswd.write_text(htpasswd_line("dockerlearn-service", service_password) + "\n"
-                        + htpasswd_line(STUDENT_USER, STUDENT_PASSWORD) + "\n")
+                        + htpasswd_line(STUDENT_USER, student_password) + "\n")
+    htpasswd.chmod(0o600)
     cfg = folder / "config.yml"
     cfg.write_text(
         "version: 0.1\n"

@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-from . import procs, registry, seeds
-from .errors import EnvironmentProblem, MissingPackage, NotRoot, SandboxDown, StartFailed
+from . import procs, registry, rootless, seeds
+from .errors import EnvironmentProblem, MissingPackage, SandboxDown, StartFailed
 from .paths import SandboxPaths
 from .progress import step
 
@@ -44,9 +44,12 @@ class State:
     mirror_port: int = 0
     registry_port: int = 0
     service_password: str = ""
+    student_password: str = ""  # the learner's registry password: one per sandbox, never shared
     bridge: bool = False
     registry_pid: int = 0
     gateway_pid: int = 0
+    rootless: bool = False
+    userns: str = ""  # a rootless daemon's user namespace ("user:[4026532...]"), to find all its processes
     seeded: dict = field(default_factory=dict)  # "busybox:latest" -> image ID
 
     @classmethod
@@ -88,7 +91,7 @@ class Status:
         lines = [
             f"沙箱 (sandbox)：{self.name}    状态目录：{self.root}",
             f"  dockerd：         {mark(self.dockerd)}" + (f"  pid {self.dockerd_pid}" if self.dockerd else ""),
-            f"  镜像仓库 registry：{mark(self.registry and self.gateway)}  {self.registry_address}（需登录，用户 student）",
+            f"  镜像仓库 registry：{mark(self.registry and self.gateway)}  {self.registry_address}（需登录：用户 student，密码在 $REGISTRY_PASSWORD 里）",
             f"  镜像加速 mirror：  {mark(self.registry and self.gateway)}  {self.mirror_address}（只读，dockerd 的 registry-mirror）",
             f"  套接字 socket：    {self.socket}",
             f"  种子镜像 seeds：   {', '.join(self.seeded) if self.seeded else '（尚未播种）'}",
@@ -111,20 +114,31 @@ def docker_cli() -> str:
     return cli_path()
 
 
+def service_path(path: Optional[str] = None) -> str:
+    """PATH for finding and running the daemons: an ordinary user's PATH lacks the sbin
+    directories, where Debian puts dockerd and runc."""
+    parts = [d for d in (path if path is not None else os.environ.get("PATH", os.defpath)).split(os.pathsep) if d]
+    return os.pathsep.join(parts + [d for d in ("/usr/local/sbin", "/usr/sbin", "/sbin") if d not in parts])
+
+
 def check_environment() -> None:
     """Fail early, in plain words, when this machine cannot run a sandbox."""
-    if os.geteuid() != 0:
-        raise NotRoot(
-            "启动沙箱需要 root 权限：dockerlearn 会运行一个独立的 dockerd",
-            term="root required",
-            hint="请用 sudo 运行（例如 sudo dockerlearn up），或请老师在教室机器上为你启动沙箱；"
-                 "dockerlearn 不会借用你自己的 Docker 守护进程。",
-        )
+    if rootless.wanted():
+        rootless.check()
     for program, package in REQUIRED.items():
-        if not shutil.which(program):
+        if not shutil.which(program, path=service_path()):
             raise MissingPackage(program, package)
     docker_cli()  # the CLI that matches this dockerd, or a clear error now
     seeds.find_busybox()
+
+
+def _private_dir(path: Path) -> None:
+    """A directory in a shared place (/tmp) that must be this user's alone, not planted by another."""
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = path.lstat()
+    if path.is_symlink() or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise EnvironmentProblem(f"{path} 不属于你，或者别的用户也能访问它", term="unsafe runtime directory",
+                                 hint=f"删除它（或请管理员删除）后再运行 dockerlearn up：rm -rf {path}")
 
 
 def unix_http(sock: Path, path: str = "/_ping", timeout: float = 1.0) -> Optional[bytes]:
@@ -210,7 +224,7 @@ class Sandbox:
     # ------------------------------------------------------------ up
     def is_running(self) -> bool:
         st = self.state
-        return (procs.alive(st.registry_pid, str(self.paths.registry_dir))
+        return (bool(st.student_password) and procs.alive(st.registry_pid, str(self.paths.registry_dir))
                 and procs.alive(st.gateway_pid, str(self.paths.root / "gateway.json"))
                 and self.dockerd_pid() is not None and self.dockerd_ready())
 
@@ -240,7 +254,11 @@ class Sandbox:
         fresh = not st.service_password
         if fresh:
             st.service_password = secrets.token_urlsafe(18)
+        if not st.student_password:  # a new sandbox, or one made before passwords were per sandbox
+            st.student_password = secrets.token_urlsafe(12)
+            procs.stop(st.registry_pid, str(p.registry_dir))  # it restarts below with the new password
         st.bridge = self.bridge
+        st.rootless = rootless.wanted()
         config_file = p.docker_config / "config.json"
         if not config_file.exists():
             config_file.write_text("{}\n")
@@ -249,7 +267,8 @@ class Sandbox:
         reg_proc = gw_proc = dockerd_proc = None
         if not procs.alive(st.registry_pid, str(p.registry_dir)):
             st.backend_port = self._pick_port(st.backend_port)
-            cfg = registry.write_config(p.registry_dir, p.registry_storage, st.backend_port, st.service_password)
+            cfg = registry.write_config(p.registry_dir, p.registry_storage, st.backend_port, st.service_password,
+                                        st.student_password)
             reg_proc = procs.spawn(["docker-registry", "serve", str(cfg)], p.registry_dir / "registry.log")
             st.registry_pid = reg_proc.pid
             started.append((reg_proc.pid, str(p.registry_dir)))
@@ -290,7 +309,11 @@ class Sandbox:
             st.save(p.state_file)
         procs.wait_until(self.dockerd_ready, what="dockerd", timeout=DOCKERD_TIMEOUT, log=p.dockerd_log,
                          proc=dockerd_proc,
-                         hint="dockerd 需要 root、overlay 文件系统和 cgroup；日志里通常写明了原因。")
+                         hint="dockerd 需要 overlay 文件系统；普通用户还需要 rootlesskit 和从属 ID 范围。"
+                              "日志里通常写明了原因。")
+        if dockerd_proc and st.rootless:
+            st.userns = rootless.userns_of(self.dockerd_pid() or 0) or ""
+            st.save(p.state_file)
         self._say(f"沙箱 {self.name} 已就绪（{time.monotonic() - t0:.1f} 秒）：DOCKER_HOST=unix://{p.socket}")
 
     def _daemon_follows(self, st: State) -> bool:
@@ -361,15 +384,26 @@ class Sandbox:
         self._sweep(daemon_only=True)
         if st.bridge:
             self._ensure_bridge()
+        if os.geteuid() != 0:
+            _private_dir(p.exec_root.parent)
         p.exec_root.mkdir(parents=True, exist_ok=True)
         p.daemon_json.write_text(json.dumps(self.daemon_config(st), indent=2))
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+        env["PATH"] = service_path(env.get("PATH"))  # dockerd finds containerd and runc on it
         # The daemon's only way out is our gateway, which refuses it: no traffic to Docker Hub,
         # and a pull of an image that is not seeded fails at once with a clear reason.
         proxy = f"http://127.0.0.1:{st.mirror_port}"
         env.update({"HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "http_proxy": proxy, "https_proxy": proxy,
                     "NO_PROXY": "127.0.0.1,localhost,::1", "no_proxy": "127.0.0.1,localhost,::1"})
-        return procs.spawn(["dockerd", "--config-file", str(p.daemon_json)], p.dockerd_log, env=env)
+        argv = ["dockerd", "--config-file", str(p.daemon_json)]
+        if st.rootless:
+            p.rootlesskit_dir.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(p.rootlesskit_dir, ignore_errors=True)
+            runtime = p.root / "xdg-runtime"  # the rootless daemon wants one, private to the user
+            runtime.mkdir(mode=0o700, exist_ok=True)
+            env["XDG_RUNTIME_DIR"] = str(runtime)
+            argv = rootless.wrap(argv, p.rootlesskit_dir)
+        return procs.spawn(argv, p.dockerd_log, env=env)
 
     def registry_client(self, user: str = SERVICE_USER, password: Optional[str] = None) -> registry.RegistryClient:
         """Straight to the backend registry (the service account sees everything)."""
@@ -415,6 +449,10 @@ class Sandbox:
         except OSError:
             ids = set()
         procs.kill_now([pid for pid in procs.pids_in_cgroups(ids) if pid != os.getpid()])
+        st = self.state
+        if st.rootless and st.userns:
+            # A rootless daemon's containers have no cgroup of their own: find them by namespace.
+            procs.kill_now(rootless.pids_in_userns(st.userns))
         # Our own services by their own paths: a JupyterLab serving <root>/notebooks is not one of them.
         markers = [str(p.exec_root), self.dockerd_marker]
         if not daemon_only:
@@ -446,6 +484,8 @@ class Sandbox:
         """Remove everything of this sandbox. The learner's progress is kept elsewhere."""
         self.down()
         if self.paths.root.exists():
+            if self.state.rootless:
+                rootless.remove_tree(self.paths.data_root)
             shutil.rmtree(self.paths.root, ignore_errors=True)
 
     # ------------------------------------------------------------ reset
@@ -531,6 +571,8 @@ class Sandbox:
             "DOCKERLEARN_NAME": self.name,
             "DOCKERLEARN_HOME": str(self.paths.root.parent.parent),
             "REGISTRY": f"127.0.0.1:{st.registry_port}",
+            "REGISTRY_USER": registry.STUDENT_USER,
+            "REGISTRY_PASSWORD": st.student_password,
             "MIRROR": f"127.0.0.1:{st.mirror_port}",
             "DOCKERLEARN_WORK": str(self.work_dir),
         }

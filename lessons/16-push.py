@@ -27,8 +27,8 @@ def login(c):
         user, _, password = base64.b64decode(entry.get("auth") or "").decode().partition(":")
     except ValueError:
         user, password = "", ""
-    if user != "student" or password != "dockerlearn":
-        c.fail("config.json 里保存的用户名或密码不对：用户名 student，密码 dockerlearn。")
+    if user != "student" or password != c.registry_password():
+        c.fail("config.json 里保存的用户名或密码不对：用户名 student，密码在环境变量 $REGISTRY_PASSWORD 里。")
     return f"已登录 {registry}，凭据保存在沙箱自己的 DOCKER_CONFIG/config.json 里。"
 
 

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from dockerlearn.gateway import OFFLINE_REASON
-from dockerlearn.registry import STUDENT_PASSWORD, STUDENT_USER
+from dockerlearn.registry import STUDENT_USER
 
 pytestmark = pytest.mark.daemon
 
@@ -99,7 +99,7 @@ def test_mirror_is_anonymous_and_read_only(gw):
                          ("PUT", "/v2/library/busybox/manifests/evil"),
                          ("PATCH", "/v2/library/busybox/blobs/uploads/x"),
                          ("DELETE", "/v2/library/busybox/manifests/latest")):
-        status, _, _, body = request(mirror, method, path, basic(STUDENT_USER, STUDENT_PASSWORD), body=b"{}")
+        status, _, _, body = request(mirror, method, path, basic(STUDENT_USER, gw.state.student_password), body=b"{}")
         assert status == 405, (method, path, status)
         assert json.loads(body)["errors"][0]["code"] == "UNSUPPORTED"
     assert gw.registry_client().tags("library/busybox") == before
@@ -134,8 +134,8 @@ def test_registry_requires_auth(gw):
     assert 'realm="dockerlearn"' in headers["www-authenticate"]
     assert request(reg, "GET", "/v2/library/busybox/tags/list")[0] == 401
     assert request(reg, "GET", "/v2/", basic(STUDENT_USER, "wrong"))[0] == 401
-    assert request(reg, "GET", "/v2/", basic(STUDENT_USER, STUDENT_PASSWORD))[0] == 200
-    status, _, _, body = request(reg, "GET", "/v2/library/busybox/tags/list", basic(STUDENT_USER, STUDENT_PASSWORD))
+    assert request(reg, "GET", "/v2/", basic(STUDENT_USER, gw.state.student_password))[0] == 200
+    status, _, _, body = request(reg, "GET", "/v2/library/busybox/tags/list", basic(STUDENT_USER, gw.state.student_password))
     assert status == 200 and "latest" in json.loads(body)["tags"]
 
 
@@ -149,7 +149,7 @@ def test_push_after_login(gw):
         assert proc.returncode != 0 and "no basic auth credentials" in proc.stderr
         bad = gw.run(["login", "-u", STUDENT_USER, "--password-stdin", reg], input="wrong\n")
         assert bad.returncode != 0
-        ok(gw.run(["login", "-u", STUDENT_USER, "--password-stdin", reg], input=STUDENT_PASSWORD + "\n"))
+        ok(gw.run(["login", "-u", STUDENT_USER, "--password-stdin", reg], input=gw.state.student_password + "\n"))
         ok(gw.run(["push", target]))
         assert gw.registry_client().tags("gwpush/app") == ["1"]
         # What was pushed pulls back, through the registry and (anonymously) through the mirror.

@@ -56,3 +56,13 @@ def test_sanitizers_keep_what_a_lesson_is_about():
                  ("unknown flag: --platform\n", "requires API version 1.46\n"),
                  ("v1: digest: sha256:" + "a" * 64 + " size: 527\n", "unsupported: the mirror is read-only\n")]:
         assert sanitize(a) != sanitize(b), (a, b)
+
+
+def test_the_build_sandboxs_password_never_reaches_a_notebook():
+    from base64 import b64encode
+    pw = "Zq3_rT9-kLm2Xy7w"
+    sb = SimpleNamespace(paths=SimpleNamespace(root="/r"), state=SimpleNamespace(student_password=pw))
+    raw = f'"auth": "{b64encode(f"student:{pw}".encode()).decode()}"\nstudent:{pw}\n'
+    out = scrub(raw, sb)
+    assert pw not in out and b64encode(f"student:{pw}".encode()).decode() not in out
+    assert sanitize(out) == sanitize(raw) == '"auth": "AUTH"\nstudent:PASSWORD\n'

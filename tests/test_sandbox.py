@@ -19,13 +19,16 @@ from pathlib import Path
 import pytest
 
 from dockerlearn import procs
-from dockerlearn.registry import STUDENT_PASSWORD, STUDENT_USER
+from dockerlearn.registry import STUDENT_USER
 from tests.sandbox_helpers import (BareDockerd, cgroup_members, leftovers, make_sandbox,  # noqa: F401 (fixture)
                                    read_json, snapshot, wait_dead)
 
 pytestmark = pytest.mark.daemon
 
-STUDENT_AUTH = base64.b64encode(f"{STUDENT_USER}:{STUDENT_PASSWORD}".encode()).decode()
+
+
+def student_auth(sb) -> str:
+    return base64.b64encode(f"{STUDENT_USER}:{sb.state.student_password}".encode()).decode()
 
 
 def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -38,7 +41,7 @@ def image_ids(sb) -> list[str]:
 
 
 def login(sb) -> None:
-    ok(sb.run(["login", "-u", STUDENT_USER, "--password-stdin", sb.registry_address], input=STUDENT_PASSWORD + "\n"))
+    ok(sb.run(["login", "-u", STUDENT_USER, "--password-stdin", sb.registry_address], input=sb.state.student_password + "\n"))
 
 
 def build(sb, tmp_path: Path, base: str, tag: str) -> None:
@@ -145,7 +148,7 @@ def test_isolation_from_users_docker_and_config(fresh_sandbox, user_docker, tmp_
 
     # --- and the login went where it belongs
     sb_cfg = read_json(sb.paths.docker_config / "config.json")
-    assert sb_cfg["auths"][sb.registry_address]["auth"] == STUDENT_AUTH
+    assert sb_cfg["auths"][sb.registry_address]["auth"] == student_auth(sb)
     assert "hunter2" not in (sb.paths.docker_config / "config.json").read_text()
 
 
@@ -264,6 +267,21 @@ def test_two_sandboxes_side_by_side(sandbox, make_sandbox):
         ok(b.run(["push", f"{b.registry_address}/side/app:1"]))
         assert "side/app" in b.registry_client().catalog()
         assert "side/app" not in a.registry_client().catalog()
+
+        # Each registry has its own password: a learner cannot log in to another's, nor read it.
+        assert sa.student_password and sb_.student_password and sa.student_password != sb_.student_password
+        assert "dockerlearn" not in (sa.student_password, sb_.student_password)
+        refused = a.run(["login", "-u", STUDENT_USER, "--password-stdin", b.registry_address],
+                        input=sa.student_password + "\n")
+        assert refused.returncode != 0 and "401 Unauthorized" in refused.stderr, refused.stderr
+        ok(a.run(["tag", "busybox", f"{b.registry_address}/side/app:1"]))
+        poisoned = a.run(["push", f"{b.registry_address}/side/app:1"])
+        assert poisoned.returncode != 0 and "no basic auth credentials" in poisoned.stdout + poisoned.stderr
+        anonymous = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                    f"http://{b.registry_address}/v2/_catalog"], capture_output=True, text=True)
+        assert anonymous.stdout == "401"
+        for path in (b.paths.root, b.paths.state_file.parent):
+            assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by other users"
 
         # Destroying one leaves the other running, with its images.
         b.destroy()

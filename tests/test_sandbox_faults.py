@@ -108,7 +108,8 @@ def _python_for(uid: int) -> list[str]:
     pytest.skip("no Python interpreter runnable by an unprivileged user")
 
 
-def test_not_root_refused():
+def test_ordinary_user_without_rootless_setup_refused():
+    """nobody has no subordinate id range: a rootless sandbox cannot start, and says why."""
     if not shutil.which("setpriv"):
         pytest.skip("setpriv (util-linux) missing")
     nobody = 65534
@@ -117,7 +118,7 @@ def test_not_root_refused():
     sb = Sandbox("t-notroot")
     proc = cli("up", "--name", sb.name, env=env, python=python[0],
                prefix=("setpriv", f"--reuid={nobody}", f"--regid={nobody}", "--clear-groups"))
-    assert_clean_error(proc, "需要 root 权限", "root required", "sudo", code=3)
+    assert_clean_error(proc, "从属用户 ID", "no subordinate id range for rootless mode", "sudo bash scripts/setup", code=3)
     assert not sb.paths.root.exists()
 
 
@@ -213,7 +214,7 @@ def test_service_killed_and_its_port_taken(make_sandbox, service):
         t0 = time.monotonic()
         ok(sb.run(["pull", "busybox"], timeout=60))
         assert time.monotonic() - t0 < 5
-        ok(sb.run(["login", "-u", "student", "--password-stdin", sb.registry_address], input="dockerlearn\n"))
+        ok(sb.run(["login", "-u", "student", "--password-stdin", sb.registry_address], input=sb.state.student_password + "\n"))
         ok(sb.run(["tag", "busybox", f"{sb.registry_address}/moved/app:1"]))
         ok(sb.run(["push", f"{sb.registry_address}/moved/app:1"]))
 
@@ -233,7 +234,7 @@ def test_port_taken_while_down(make_sandbox):
         assert sb.status().running
         # Both new ports work: pull through the mirror, login and push to the registry.
         ok(sb.run(["pull", "busybox"]))
-        ok(sb.run(["login", "-u", "student", "--password-stdin", sb.registry_address], input="dockerlearn\n"))
+        ok(sb.run(["login", "-u", "student", "--password-stdin", sb.registry_address], input=sb.state.student_password + "\n"))
         ok(sb.run(["tag", "busybox", f"{sb.registry_address}/moved/app:1"]))
         ok(sb.run(["push", f"{sb.registry_address}/moved/app:1"]))
 
