@@ -258,7 +258,11 @@ def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
     verdict.seconds = time.perf_counter() - t0
     if record:
         from .progress_db import ProgressDB
-        notice = ProgressDB.for_sandbox(sandbox.name).record(exercise_id, verdict.ok, verdict.message)
+        # The verdict is the learner's answer: it is shown even when progress cannot be saved.
+        try:
+            notice = ProgressDB.for_sandbox(sandbox.name).record(exercise_id, verdict.ok, verdict.message)
+        except DockerlearnError as e:
+            notice = "⚠️ " + e.render()
         if notice:
             verdict.notices.append(notice)
     return verdict

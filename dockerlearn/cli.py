@@ -40,6 +40,9 @@ def cmd_status(args) -> int:
 
 def cmd_env(args) -> int:
     sb = _sandbox(args)
+    if not sb.paths.state_file.exists():
+        raise DockerlearnError(f"沙箱 {args.name} 还不存在", term="no such sandbox",
+                               hint=f"先运行 dockerlearn up{_name_flag(args)} 创建并启动它。")
     if not sb.status().running:
         print(f"# 沙箱 {args.name} 没有在运行；先运行 dockerlearn up{_name_flag(args)}", file=sys.stderr)
     for var in sb.UNPINNED:
@@ -62,7 +65,8 @@ def cmd_reset(args) -> int:
 def cmd_destroy(args) -> int:
     from .paths import progress_dir
     _sandbox(args).destroy()
-    print(f"沙箱 {args.name} 已删除（进程、镜像、仓库数据）。学习进度保留在 {progress_dir()}。")
+    print(f"沙箱 {args.name} 已删除：进程、镜像、镜像仓库数据，以及沙箱目录里的 notebook 副本和工作目录。"
+          f"学习进度保留在 {progress_dir()}。")
     return 0
 
 
@@ -164,6 +168,14 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\n已中断 (interrupted)。", file=sys.stderr)
         return 130
+    except OSError as e:
+        # The last line of defence: a system error (full disk, a file where a folder should be)
+        # is reported in plain words, never as a traceback.
+        what = "磁盘已满" if e.errno == 28 else (e.strerror or str(e))
+        where = f"：{e.filename}" if e.filename else ""
+        print(f"错误：{what}{where}（OS error: {e.strerror or e}）\n"
+              "提示：检查磁盘空间和目录权限后再试；沙箱的镜像和学习进度都还在。", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -22,26 +22,39 @@ def cmd_exercises(args) -> int:
 
 def cmd_progress(args) -> int:
     from .checks import exercises
+    from .errors import DockerlearnError
+    from .paths import check_name, progress_dir
     from .progress_db import ProgressDB
+    check_name(args.name)  # never a path outside the home (../../x)
     db = ProgressDB.for_sandbox(args.name)
+    if not db.path.exists():
+        known = sorted(p.stem for p in progress_dir().glob("*.sqlite")) if progress_dir().is_dir() else []
+        raise DockerlearnError(f"还没有学习者 {args.name} 的进度记录", term="no progress recorded",
+                               hint=("已有记录的学习者：" + "、".join(known)) if known
+                               else "做完一个练习并点击 检查 之后，才会有进度记录。")
     ids = list(exercises())
     if args.format in ("csv", "json"):
         out = db.export(args.format, ids)
-        if args.output:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(out)
-            print(f"已导出到 {args.output}", file=sys.stderr)
-        else:
-            print(out)
+    else:
+        rows = db.rows(ids)
+        lines = [f"学习者 (learner)：{args.name}", f"{'练习 exercise':30s} {'状态':6s} {'尝试':>4s}  首次通过 first pass"]
+        for r in rows:
+            state = "✅" if r.passed else ("❌" if r.tries else "·")
+            lines.append(f"{r.exercise_id:30s} {state:6s} {r.tries:4d}  {r.first_pass or ''}")
+        done = sum(r.passed for r in rows)
+        out = "\n".join(lines) + f"\n\n共完成 {done}/{len(rows)} 个练习。"
+    if not args.output:
+        print(out)
         return 0
-    rows = db.rows(ids)
-    print(f"学习者 (learner)：{args.name}")
-    print(f"{'练习 exercise':30s} {'状态':6s} {'尝试':>4s}  首次通过 first pass")
-    for r in rows:
-        state = "✅" if r.passed else ("❌" if r.tries else "·")
-        print(f"{r.exercise_id:30s} {state:6s} {r.tries:4d}  {r.first_pass or ''}")
-    done = sum(r.passed for r in rows)
-    print(f"\n共完成 {done}/{len(rows)} 个练习。")
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(out if out.endswith("\n") else out + "\n")
+    except OSError as e:
+        reason = {IsADirectoryError: "这是一个目录", FileNotFoundError: "所在的目录不存在",
+                  PermissionError: "没有写入权限"}.get(type(e), e.strerror or str(e))
+        raise DockerlearnError(f"无法写入 {args.output}：{reason}", term="cannot write output file",
+                               hint="换一个文件名，或者先创建它所在的目录。") from None
+    print(f"已导出到 {args.output}", file=sys.stderr)
     return 0
 
 

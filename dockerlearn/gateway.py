@@ -25,7 +25,16 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
               "trailers", "transfer-encoding", "upgrade"}
 CHUNK = 1 << 16
 TAGS_LIST_RE = re.compile(r"^/v2/.+/tags/list(\?.*)?$")
-OFFLINE_REASON = "dockerlearn sandbox is offline: only the local registry is reachable"
+# Shown by docker to the learner (as the reason of the proxy's refusal), so in Chinese first.
+OFFLINE_REASON = ("沙箱离线 (sandbox is offline)：只能访问沙箱自己的镜像仓库服务；"
+                  "镜像加速器里没有的镜像拉取不到。运行 dockerlearn status 查看沙箱的服务，并检查磁盘空间")
+READ_ONLY_REASON = "加速器是只读的 (the mirror is read-only)：请推送到沙箱的镜像仓库服务 $REGISTRY"
+
+
+def log(text: str) -> None:
+    """One line to gateway.log: why a request failed, for `dockerlearn status` and for teachers."""
+    import time
+    print(time.strftime("%Y-%m-%d %H:%M:%S"), text, file=sys.stderr, flush=True)
 
 
 def search(config: dict, query: str, limit: int) -> dict:
@@ -60,6 +69,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # one line per error only; access logs would grow forever
         pass
+
+    def send_response_only(self, code, message=None):
+        # http.server writes the status line in latin-1; docker shows our reason phrase, in Chinese.
+        if message is None:
+            message = self.responses.get(code, ("",))[0]
+        if self.request_version != "HTTP/0.9":
+            if not hasattr(self, "_headers_buffer"):
+                self._headers_buffer = []
+            self._headers_buffer.append(f"{self.protocol_version} {code} {message}\r\n".encode("utf-8"))
 
     # ---- helpers ----
     def reply(self, status: int, body: bytes, ctype="application/json", reason=None, extra=None):
@@ -108,15 +126,15 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "CONNECT" or self.path.startswith(("http://", "https://")):
             # We are the daemon's proxy: refuse every way out of the machine.
             self.close_connection = True
-            return self.reply(403, OFFLINE_REASON.encode(), "text/plain", reason=OFFLINE_REASON)
+            log(f"refused the way out: {self.command} {self.path}")
+            return self.reply(403, OFFLINE_REASON.encode(), "text/plain; charset=utf-8", reason=OFFLINE_REASON)
         url = urlsplit(self.path)
         if url.path.startswith("/v1/"):
             return self.v1(url)
         if not url.path.startswith("/v2"):
             return self.registry_error(404, "NOT_FOUND", "only the registry API lives here")
         if self.mirror and self.command not in ("GET", "HEAD"):
-            return self.registry_error(405, "UNSUPPORTED",
-                                       "the mirror is read-only; push to the sandbox registry instead")
+            return self.registry_error(405, "UNSUPPORTED", READ_ONLY_REASON)
         self.forward()
 
     def v1(self, url):
@@ -156,7 +174,12 @@ class Handler(BaseHTTPRequestHandler):
             resp = conn.getresponse()
         except OSError as e:
             self.close_connection = True
-            return self.registry_error(502, "UNAVAILABLE", f"the local registry is not answering: {e}")
+            log(f"{'mirror' if self.mirror else 'registry'}: the local registry is not answering: {e}")
+            return self.registry_error(502, "UNAVAILABLE", f"沙箱的本地镜像仓库没有响应 (registry not answering)：{e}；"
+                                                           "运行 dockerlearn up 重新启动它")
+        if resp.status >= 500:
+            log(f"{'mirror' if self.mirror else 'registry'}: {self.command} {self.path} -> {resp.status} "
+                "(see registry.log; a full disk is the usual cause)")
         if resp.status == 200 and self.command == "GET" and TAGS_LIST_RE.match(self.path):
             return self.sorted_tags(resp, conn)
         try:
@@ -195,11 +218,15 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_CONNECT = handle_any
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a burst of parallel layer requests must not wait on a backlog of 5
+
+
 def serve(config: dict) -> None:
     servers = []
     for port, mirror in ((config["mirror_port"], True), (config["registry_port"], False)):
         handler = type("H", (Handler,), {"config": config, "mirror": mirror})
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server = Server(("127.0.0.1", port), handler)
         server.daemon_threads = True
         servers.append(server)
     for server in servers[1:]:

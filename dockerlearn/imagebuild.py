@@ -148,11 +148,41 @@ def save_image(img: Image, folder: Path) -> None:
     os.replace(tmp, folder / "image.json")  # written last: its presence marks a complete cache
 
 
+def layer_intact(layer: Layer) -> bool:
+    """Whether the cached blob still has its digest. Hashed once per change of the file: a stamp
+    beside it remembers the size and mtime that were last verified."""
+    try:
+        st = layer.path.stat()
+    except OSError:
+        return False
+    if st.st_size != layer.size:
+        return False
+    stamp = layer.path.with_name(layer.path.name + ".verified")
+    seen = f"{layer.digest} {st.st_size} {st.st_mtime_ns}"
+    try:
+        if stamp.read_text() == seen:
+            return True
+    except OSError:
+        pass
+    h = hashlib.sha256()
+    with open(layer.path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    if "sha256:" + h.hexdigest() != layer.digest:
+        return False
+    try:
+        stamp.write_text(seen)
+    except OSError:
+        pass  # a read-only cache still works: it is hashed again next time
+    return True
+
+
 def load_image(folder: Path) -> Optional[Image]:
+    """A cached image, or None when it is missing or damaged (the caller rebuilds it)."""
     try:
         meta = json.loads((folder / "image.json").read_text())
         layers = [Layer(folder / l["file"], l["digest"], l["size"], l["diff_id"]) for l in meta["layers"]]
-        if not all(l.path.exists() and l.path.stat().st_size == l.size for l in layers):
+        if not all(layer_intact(l) for l in layers):
             return None
         return Image(meta["repository"], meta["tags"], layers, (folder / "config.json").read_bytes(),
                      (folder / "manifest.json").read_bytes(), meta.get("meta", {}))

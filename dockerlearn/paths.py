@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import BadName
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")  # used with fullmatch: no trailing newline slips through
 # Unix socket paths are limited to 108 bytes (sun_path), including the final NUL.
 SOCKET_MAX = 107
 
@@ -38,13 +38,25 @@ def progress_dir() -> Path:
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise BadName(
             f"沙箱名称 {name!r} 不合法",
             term="invalid sandbox name",
             hint="名称只能包含小写字母、数字、- 和 _，以字母或数字开头，最长 32 个字符，例如 student01。",
         )
     return name
+
+
+def unusable_home(err: OSError):
+    """DOCKERLEARN_HOME (or the default home) cannot hold a sandbox: say which and why."""
+    from .errors import EnvironmentProblem
+    reasons = {FileExistsError: "路径上有一个同名的文件", NotADirectoryError: "路径上有一个文件而不是目录",
+               PermissionError: "没有写入权限（只读或属于别人）", OSError: err.strerror or str(err)}
+    reason = reasons.get(type(err), err.strerror or str(err))
+    if getattr(err, "errno", None) == 28:
+        reason = "磁盘已满 (no space left on device)"
+    return EnvironmentProblem(f"无法在 {home()} 下创建沙箱目录：{reason}", term="dockerlearn home not usable",
+                              hint="把环境变量 DOCKERLEARN_HOME 设成一个自己可写的目录，或者清理磁盘后再试。")
 
 
 @dataclass(frozen=True)
@@ -121,12 +133,15 @@ class SandboxPaths:
         return self.root / ".lock"
 
     def ensure(self) -> None:
-        for d in (self.root, self.data_root, self.docker_config, self.registry_storage):
-            d.mkdir(parents=True, exist_ok=True)
-        # The state (passwords), the registry and the socket are this user's alone.
-        os.chmod(self.root, 0o700)
-        os.chmod(self.root.parent, 0o700)
-        if len(str(self.socket)) > SOCKET_MAX:
+        try:
+            for d in (self.root, self.data_root, self.docker_config, self.registry_storage):
+                d.mkdir(parents=True, exist_ok=True)
+            # The state (passwords), the registry and the socket are this user's alone.
+            os.chmod(self.root, 0o700)
+            os.chmod(self.root.parent, 0o700)
+        except OSError as e:
+            raise unusable_home(e) from None
+        if len(os.fsencode(str(self.socket))) > SOCKET_MAX:  # the limit is in bytes, not characters
             raise BadName(
                 f"沙箱目录太深，套接字路径超过 108 字节：{self.socket}",
                 term="unix socket path too long",

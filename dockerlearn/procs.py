@@ -30,6 +30,20 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def has_arg(pid: int, marker: str) -> bool:
+    """Whether marker is one whole argument of pid (or the value of --opt=marker, or one word of a
+    `sh -c` script): a log's path given to `tail -f`, or a longer path ending the same way, is not."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return False
+    for arg in raw.split("\0"):
+        for word in arg.split():
+            if word == marker or word.endswith("=" + marker):
+                return True
+    return False
+
+
 def alive(pid: Optional[int], marker: str = "") -> bool:
     """True when pid runs and its command line holds marker (a stale pid may be reused)."""
     if not pid:
@@ -116,12 +130,17 @@ def _reap(pid: int) -> None:
 
 
 def pids_matching(marker: str) -> list[int]:
-    """Every process whose command line mentions marker (a sandbox's own path)."""
+    """Every process that has marker (one of a sandbox's own paths) as a whole argument."""
     found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and marker in cmdline(int(entry)):
+        if entry.isdigit() and has_arg(int(entry), marker):
             found.append(int(entry))
     return found
+
+
+def pids_mentioning(text: str) -> list[int]:
+    """Every process whose command line contains text anywhere (for tests and diagnostics)."""
+    return [int(e) for e in os.listdir("/proc") if e.isdigit() and text in cmdline(int(e))]
 
 
 def pids_in_cgroups(names: set[str]) -> list[int]:

@@ -2,7 +2,10 @@
 
 It lives outside the sandbox directory, so `reset`, `destroy` and a daemon crash leave it be.
 Several notebooks may check at once: WAL mode and a busy timeout keep every row.
-A corrupt or stuck database is moved aside as a backup and recreated, and the learner is told.
+A corrupt database is moved aside as a backup and recreated, and the learner is told.
+A busy one (another writer holding its lock) is healthy: it is never thrown away. When the
+progress cannot be read or written at all (a full disk, a read-only or odd file), the error
+says so in Chinese, and a check still shows its verdict.
 """
 from __future__ import annotations
 
@@ -17,6 +20,11 @@ from pathlib import Path
 from typing import Optional
 
 from . import paths
+from .errors import DockerlearnError
+
+
+class ProgressUnavailable(DockerlearnError):
+    """The progress database cannot be used right now; nothing in it was changed or lost."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -73,7 +81,7 @@ class ProgressDB:
                 "之前的记录在备份里，老师可以帮你恢复。")
 
     def _run(self, fn):
-        """Run fn(conn); on a corrupt or stuck file, back it up, recreate, run again."""
+        """Run fn(conn); on a corrupt file, back it up, recreate, run again."""
         notice = ""
         for attempt in range(2):
             try:
@@ -84,11 +92,32 @@ class ProgressDB:
                     conn.close()
             except sqlite3.DatabaseError as e:
                 text = str(e).lower()
-                if attempt or not ("malformed" in text or "not a database" in text or "locked" in text
-                                   or "disk i/o" in text or "file is encrypted" in text):
-                    raise
-                notice = self._backup_and_recreate("已损坏" if "locked" not in text else "被长时间锁住")
+                if not attempt and ("malformed" in text or "not a database" in text or "file is encrypted" in text):
+                    try:
+                        notice = self._backup_and_recreate("已损坏")
+                    except OSError as err:
+                        raise self._unavailable(err) from None
+                    continue
+                raise self._unavailable(e) from None
+            except OSError as e:
+                raise self._unavailable(e) from None
         raise AssertionError("unreachable")
+
+    def _unavailable(self, err: Exception) -> ProgressUnavailable:
+        text = str(err).lower()
+        if "locked" in text or "busy" in text:
+            why, term = f"正被另一个程序占用（超过 {self.busy_timeout:.0f} 秒）", "database is locked"
+            hint = "数据库本身完好，稍后再试一次；如果一直这样，关掉其他正在检查的 notebook。"
+        elif "full" in text or "no space" in text:
+            why, term = "所在的磁盘已满", "disk full"
+            hint = "清理磁盘空间（例如 dockerlearn reset 或 docker image prune -a）后再试。"
+        elif "readonly" in text or "read-only" in text or "permission" in text or "access" in text:
+            why, term = "不能写入（只读、不可更改或没有权限）", "database not writable"
+            hint = f"检查 {self.path} 和它所在目录的权限。"
+        else:
+            why, term = f"无法打开（{err}）", "database unavailable"
+            hint = f"检查 {self.path}：它应该是一个普通文件。"
+        return ProgressUnavailable(f"学习进度数据库 {self.path.name} {why}，这次的记录没有保存", term=term, hint=hint)
 
     def record(self, exercise_id: str, ok: bool, message: str = "") -> str:
         """Add one attempt. Returns a notice for the learner if the database had to be recreated."""

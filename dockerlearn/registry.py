@@ -153,9 +153,11 @@ def write_storage(storage: Path, img: Image) -> None:
     """Put an assembled image straight into the registry's filesystem storage.
 
     The result is byte for byte what an HTTP push leaves there (the distribution layout:
-    blobs by digest, and per repository the links for layers, revisions and tags), but blobs
-    are hard links to the seed cache: seeding a new sandbox or a reset takes milliseconds,
-    not a second of uploading 100 MB over loopback.
+    blobs by digest, and per repository the links for layers, revisions and tags), written as
+    files, not uploaded: seeding takes a fraction of a second, not a second of uploading 100 MB
+    over loopback. Blobs are copies, never hard links: damage in one sandbox's registry stays
+    there, and a copy whose size or mtime no longer matches the cache's (someone wrote to it)
+    is copied again, so `reset` repairs it.
     """
     v2 = storage / "docker" / "registry" / "v2"
     repo = v2 / "repositories" / img.repository
@@ -163,16 +165,21 @@ def write_storage(storage: Path, img: Image) -> None:
     def blob(digest: str, source: Optional[Path] = None, data: bytes = b"") -> None:
         hexd = digest.split(":", 1)[1]
         target = v2 / "blobs" / "sha256" / hexd[:2] / hexd / "data"
-        if target.exists():
-            return
+        try:
+            have = target.stat()
+            if source is not None:
+                want = source.stat()
+                if (have.st_size, have.st_mtime_ns) == (want.st_size, want.st_mtime_ns) and have.st_ino != want.st_ino:
+                    return
+            elif have.st_size == len(data) and target.read_bytes() == data:
+                return
+        except OSError:
+            pass
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name("data.part")
         tmp.unlink(missing_ok=True)
         if source is not None:
-            try:
-                os.link(source, tmp)
-            except OSError:  # another filesystem: copy instead
-                shutil.copyfile(source, tmp)
+            shutil.copy2(source, tmp)  # copy2 keeps the mtime the check above compares
         else:
             tmp.write_bytes(data)
         os.replace(tmp, target)

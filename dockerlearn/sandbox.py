@@ -82,7 +82,8 @@ class Status:
 
     @property
     def running(self) -> bool:
-        return self.dockerd and self.registry and self.gateway
+        # Services up is not enough: an `up` interrupted while seeding leaves a registry with no seeds.
+        return self.dockerd and self.registry and self.gateway and bool(self.seeded)
 
     def render(self) -> str:
         if not self.exists:
@@ -96,8 +97,10 @@ class Status:
             f"  套接字 socket：    {self.socket}",
             f"  种子镜像 seeds：   {', '.join(self.seeded) if self.seeded else '（尚未播种）'}",
         ]
-        if not self.running:
+        if not (self.dockerd and self.registry and self.gateway):
             lines.append("  有服务停止了：运行 dockerlearn up 重新启动，镜像和数据都还在。")
+        elif not self.seeded:
+            lines.append("  种子镜像还没有准备好（上次的 up 可能被中断了）：运行 dockerlearn up 补上。")
         return "\n".join(lines)
 
 
@@ -188,6 +191,11 @@ class Sandbox:
         return State.load(self.paths.state_file)
 
     @property
+    def registry_marker(self) -> str:
+        """The registry's own config file: the argument that tells our docker-registry from any other."""
+        return str(self.paths.registry_dir / "config.yml")
+
+    @property
     def dockerd_marker(self) -> str:
         return str(self.paths.daemon_json)
 
@@ -213,8 +221,13 @@ class Sandbox:
     @contextmanager
     def _locked(self):
         """One lifecycle change at a time per sandbox (two notebooks may call up at once)."""
-        self.paths.root.mkdir(parents=True, exist_ok=True)
-        with open(self.paths.lock_file, "w") as f:
+        from .paths import unusable_home
+        try:
+            self.paths.root.mkdir(parents=True, exist_ok=True)
+            f = open(self.paths.lock_file, "w")
+        except OSError as e:
+            raise unusable_home(e) from None
+        with f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
                 yield
@@ -224,7 +237,7 @@ class Sandbox:
     # ------------------------------------------------------------ up
     def is_running(self) -> bool:
         st = self.state
-        return (bool(st.student_password) and procs.alive(st.registry_pid, str(self.paths.registry_dir))
+        return (bool(st.student_password) and bool(st.seeded) and procs.alive(st.registry_pid, self.registry_marker)
                 and procs.alive(st.gateway_pid, str(self.paths.root / "gateway.json"))
                 and self.dockerd_pid() is not None and self.dockerd_ready())
 
@@ -256,7 +269,7 @@ class Sandbox:
             st.service_password = secrets.token_urlsafe(18)
         if not st.student_password:  # a new sandbox, or one made before passwords were per sandbox
             st.student_password = secrets.token_urlsafe(12)
-            procs.stop(st.registry_pid, str(p.registry_dir))  # it restarts below with the new password
+            procs.stop(st.registry_pid, self.registry_marker)  # it restarts below with the new password
         st.bridge = self.bridge
         st.rootless = rootless.wanted()
         config_file = p.docker_config / "config.json"
@@ -265,19 +278,25 @@ class Sandbox:
 
         # Registry first: seeding needs it, and dockerd's mirror points at its gateway.
         reg_proc = gw_proc = dockerd_proc = None
-        if not procs.alive(st.registry_pid, str(p.registry_dir)):
-            st.backend_port = self._pick_port(st.backend_port)
+        if not procs.alive(st.registry_pid, self.registry_marker):
+            # An `up` killed right after spawning may have left one whose pid was never saved:
+            # stop it, or a second registry starts beside it on another port.
+            patience = 2.0 if self._stop_orphans(self.registry_marker) else 0.0
+            st.backend_port = self._pick_port(st.backend_port, patience=patience)
             cfg = registry.write_config(p.registry_dir, p.registry_storage, st.backend_port, st.service_password,
                                         st.student_password)
             reg_proc = procs.spawn(["docker-registry", "serve", str(cfg)], p.registry_dir / "registry.log")
             st.registry_pid = reg_proc.pid
-            started.append((reg_proc.pid, str(p.registry_dir)))
+            st.save(p.state_file)  # at once: a kill from here on leaves a state that knows its pid
+            started.append((reg_proc.pid, self.registry_marker))
         gw_config = p.root / "gateway.json"
         if procs.alive(st.gateway_pid, str(gw_config)) and _json(gw_config).get("backend_port") != st.backend_port:
             procs.stop(st.gateway_pid, str(gw_config))  # the registry came back on another port
         if not procs.alive(st.gateway_pid, str(gw_config)):
-            st.mirror_port = self._pick_port(st.mirror_port, avoid={st.backend_port})
-            st.registry_port = self._pick_port(st.registry_port, avoid={st.backend_port, st.mirror_port})
+            patience = 2.0 if self._stop_orphans(str(gw_config)) else 0.0
+            st.mirror_port = self._pick_port(st.mirror_port, avoid={st.backend_port}, patience=patience)
+            st.registry_port = self._pick_port(st.registry_port, avoid={st.backend_port, st.mirror_port},
+                                               patience=patience)
             gw_config.write_text(json.dumps({
                 "backend_port": st.backend_port, "mirror_port": st.mirror_port, "registry_port": st.registry_port,
                 "service_auth": "Basic " + b64encode(f"{SERVICE_USER}:{st.service_password}".encode()).decode(),
@@ -287,6 +306,7 @@ class Sandbox:
             gw_proc = procs.spawn([sys.executable, "-m", "dockerlearn.gateway", str(gw_config)],
                                   p.root / "gateway.log", env=self._gateway_env())
             st.gateway_pid = gw_proc.pid
+            st.save(p.state_file)
             started.append((gw_proc.pid, str(gw_config)))
         if self.dockerd_pid() is not None and not self._daemon_follows(st):
             # The gateway came back on other ports: the daemon's mirror and proxy must follow it.
@@ -316,6 +336,13 @@ class Sandbox:
             st.save(p.state_file)
         self._say(f"沙箱 {self.name} 已就绪（{time.monotonic() - t0:.1f} 秒）：DOCKER_HOST=unix://{p.socket}")
 
+    @staticmethod
+    def _stop_orphans(marker: str) -> bool:
+        orphans = [pid for pid in procs.pids_matching(marker) if pid != os.getpid()]
+        for pid in orphans:
+            procs.stop(pid, marker, timeout=5)
+        return bool(orphans)
+
     def _daemon_follows(self, st: State) -> bool:
         """Whether the running dockerd was started with today's mirror and registry ports."""
         cfg, want = _json(self.paths.daemon_json), self.daemon_config(st)
@@ -329,10 +356,17 @@ class Sandbox:
         return env
 
     @staticmethod
-    def _pick_port(previous: int, avoid: set = frozenset()) -> int:
-        """Keep last time's port (tags like 127.0.0.1:PORT/app depend on it) unless it is taken."""
-        if previous and previous not in avoid and procs.port_free(previous):
-            return previous
+    def _pick_port(previous: int, avoid: set = frozenset(), patience: float = 0.0) -> int:
+        """Keep last time's port (tags like 127.0.0.1:PORT/app depend on it) unless it is taken.
+
+        patience: how long to wait for it to come free (a process of ours was just stopped)."""
+        deadline = time.monotonic() + patience
+        while previous and previous not in avoid:
+            if procs.port_free(previous):
+                return previous
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
         while True:
             port = procs.free_port()
             if port not in avoid:
@@ -355,7 +389,8 @@ class Sandbox:
             "containerd-namespace": ns,
             "containerd-plugins-namespace": ns + "-plugins",
             "shutdown-timeout": 3,
-            "log-level": "warn",
+            # info, not warn: a failed pull or push (a full disk, say) is logged with its real cause.
+            "log-level": "info",
         }
         if st.bridge:
             cfg["bridge"] = self._bridge_name()
@@ -433,7 +468,7 @@ class Sandbox:
             st = self.state
             procs.stop(procs.read_pid(self.paths.pidfile), self.dockerd_marker, timeout=15)
             procs.stop(st.gateway_pid, str(self.paths.root / "gateway.json"))
-            procs.stop(st.registry_pid, str(self.paths.registry_dir))
+            procs.stop(st.registry_pid, self.registry_marker)
             self._sweep()
         self._client = None
 
@@ -454,9 +489,12 @@ class Sandbox:
             # A rootless daemon's containers have no cgroup of their own: find them by namespace.
             procs.kill_now(rootless.pids_in_userns(st.userns))
         # Our own services by their own paths: a JupyterLab serving <root>/notebooks is not one of them.
-        markers = [str(p.exec_root), self.dockerd_marker]
+        # containerd by its config, its shims by its socket: whole arguments, so that a `tail -f`
+        # of a log, or another home's sandbox of the same name, is never taken for one of ours.
+        markers = [str(p.exec_root / "containerd" / "containerd.toml"),
+                   str(p.exec_root / "containerd" / "containerd.sock"), self.dockerd_marker]
         if not daemon_only:
-            markers += [str(p.registry_dir), str(p.root / "gateway.json")]
+            markers += [self.registry_marker, str(p.root / "gateway.json")]
         for marker in markers:
             for pid in procs.pids_matching(marker):
                 if pid != os.getpid():
@@ -480,10 +518,25 @@ class Sandbox:
                     found.append(target)
         return sorted(found, key=len, reverse=True)  # innermost first
 
+    def lab_pids(self) -> list[int]:
+        """JupyterLab servers serving this sandbox's notebooks."""
+        folder = str(self.paths.root / "notebooks")
+        return [pid for pid in procs.pids_matching(f"--notebook-dir={folder}") if pid != os.getpid()]
+
     def destroy(self) -> None:
-        """Remove everything of this sandbox. The learner's progress is kept elsewhere."""
+        """Remove everything of this sandbox, under its lock (an `up` in between waits). The
+        learner's progress is kept elsewhere. Refused while JupyterLab serves its notebooks."""
+        labs = self.lab_pids()
+        if labs:
+            raise EnvironmentProblem(
+                f"JupyterLab 正在使用沙箱 {self.name} 的 notebook（pid {', '.join(map(str, labs))}），不能删除它",
+                term="sandbox in use",
+                hint="先在 JupyterLab 里保存并关闭（File → Shut Down），或结束这个进程，再运行 dockerlearn destroy。")
+        if not self.paths.root.exists():
+            return
         self.down()
-        if self.paths.root.exists():
+        with self._locked():
+            self._sweep()
             if self.state.rootless:
                 rootless.remove_tree(self.paths.data_root)
             shutil.rmtree(self.paths.root, ignore_errors=True)
@@ -554,7 +607,7 @@ class Sandbox:
         return Status(
             name=self.name, root=str(self.paths.root), exists=exists,
             dockerd=pid is not None and self.dockerd_ready(), dockerd_pid=pid,
-            registry=procs.alive(st.registry_pid, str(self.paths.registry_dir)),
+            registry=procs.alive(st.registry_pid, self.registry_marker),
             gateway=procs.alive(st.gateway_pid, str(self.paths.root / "gateway.json")),
             socket=str(self.paths.socket),
             registry_address=f"127.0.0.1:{st.registry_port}", mirror_address=f"127.0.0.1:{st.mirror_port}",
@@ -574,7 +627,7 @@ class Sandbox:
             "REGISTRY_USER": registry.STUDENT_USER,
             "REGISTRY_PASSWORD": st.student_password,
             "MIRROR": f"127.0.0.1:{st.mirror_port}",
-            "DOCKERLEARN_WORK": str(self.work_dir),
+            "DOCKERLEARN_WORK": str(self.paths.root / "work"),
         }
 
     @property

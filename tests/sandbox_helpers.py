@@ -88,7 +88,7 @@ def leftovers(sb: Sandbox, container_ids: set[str] = frozenset()) -> dict:
     markers = (str(p.root), str(p.exec_root))
     me = os.getpid()
     found = {}
-    pids = {pid: procs.cmdline(pid) for m in markers for pid in procs.pids_matching(m) if pid != me}
+    pids = {pid: procs.cmdline(pid) for m in markers for pid in procs.pids_mentioning(m) if pid != me}
     if pids:
         found["processes"] = pids
     containers = cgroup_members(set(container_ids))
@@ -157,7 +157,7 @@ class BareDockerd:
                               check=check, timeout=120)
 
     def pids(self) -> list[int]:
-        return [pid for m in (str(self.base), str(self.exec_root)) for pid in procs.pids_matching(m)
+        return [pid for m in (str(self.base), str(self.exec_root)) for pid in procs.pids_mentioning(m)
                 if pid != os.getpid()]
 
     def stop(self) -> None:

@@ -82,3 +82,21 @@ def test_two_checks_at_once_are_both_right_and_both_recorded(fresh_sandbox):
     after = {r.exercise_id: r.tries for r in db.rows(["tag.add-tag", "tag.registry-name"])}
     assert after["tag.add-tag"] == before["tag.add-tag"] + 1
     assert after["tag.registry-name"] == before["tag.registry-name"] + 1
+
+
+@pytest.mark.daemon
+def test_verdict_is_shown_when_progress_cannot_be_saved(fresh_sandbox):
+    """The progress DB is a directory (or immutable, or on a full disk): the check still answers."""
+    db = ProgressDB.for_sandbox(fresh_sandbox.name)
+    aside = db.path.with_name(db.path.name + ".aside")
+    if db.path.exists():
+        db.path.rename(aside)
+    db.path.mkdir(parents=True)
+    try:
+        r = cli("check", "tag.add-tag", "--name", fresh_sandbox.name)
+        assert r.returncode == 1 and "❌" in r.stdout and "没有找到标签 mybusybox:v1" in r.stdout
+        assert "没有保存" in r.stdout and "Traceback" not in r.stdout + r.stderr
+    finally:
+        db.path.rmdir()
+        if aside.exists():
+            aside.rename(db.path)

@@ -49,6 +49,10 @@ def test_kernel_and_terminal_environment_put_the_matched_cli_first(newer_docker_
 
 
 def test_env_command_pins_docker_for_a_shell(newer_docker_first):
+    from dockerlearn.sandbox import State
+    sb = Sandbox("t-engine", quiet=True)
+    sb.paths.ensure()
+    State().save(sb.paths.state_file)  # a sandbox that exists (env refuses one that does not)
     env = dict(os.environ)
     script = (f'eval "$({sys.executable} -m dockerlearn env --name t-engine 2>/dev/null)"; '
               'command -v docker; docker --version')

@@ -47,7 +47,7 @@ def test_down_leaves_the_learners_jupyterlab_alone():
         try:
             sb.down()
             assert bystander.poll() is None, "down killed a process that is not the sandbox's"
-            assert not sb.status().dockerd and not procs.pids_matching(str(sb.paths.exec_root))
+            assert not sb.status().dockerd and not procs.pids_mentioning(str(sb.paths.exec_root))
         finally:
             bystander.kill()
             bystander.wait()

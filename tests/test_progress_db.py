@@ -5,7 +5,9 @@ import json
 import multiprocessing
 import sqlite3
 
-from dockerlearn.progress_db import ProgressDB
+import pytest
+
+from dockerlearn.progress_db import ProgressDB, ProgressUnavailable
 
 
 def test_record_and_summarise(tmp_path):
@@ -35,17 +37,34 @@ def test_corrupt_database_is_backed_up_and_recreated(tmp_path):
     assert db.rows(["tag.add-tag"])[0].passed
 
 
-def test_stuck_lock_is_backed_up_and_recreated(tmp_path):
+def test_a_busy_database_is_never_thrown_away(tmp_path):
+    """Another writer holding the lock longer than the timeout is contention, not corruption."""
     path = tmp_path / "p.sqlite"
     ProgressDB(path).record("tag.add-tag", True)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        notice = ProgressDB(path, busy_timeout=0.2).record("tag.registry-name", True)
+        with pytest.raises(ProgressUnavailable) as err:
+            ProgressDB(path, busy_timeout=0.2).record("tag.registry-name", True)
     finally:
         holder.close()
-    assert "锁住" in notice
-    assert list(tmp_path.glob("p.*.bak")), "the locked file is kept as a backup"
+    assert "database is locked" in err.value.render() and "占用" in err.value.render()
+    assert not list(tmp_path.glob("p.*.bak")), "a healthy database is kept"
+    assert ProgressDB(path).rows(["tag.add-tag"])[0].passed, "and so is the learner's progress"
+
+
+@pytest.mark.parametrize("kind", ["directory", "file-as-parent"])
+def test_unusable_database_gives_a_chinese_error(tmp_path, kind):
+    if kind == "directory":
+        path = tmp_path / "p.sqlite"
+        path.mkdir()
+    else:
+        (tmp_path / "progress").write_text("not a folder")
+        path = tmp_path / "progress" / "p.sqlite"
+    with pytest.raises(ProgressUnavailable) as err:
+        ProgressDB(path).record("tag.add-tag", True)
+    text = err.value.render()
+    assert text.startswith("错误：学习进度数据库") and "没有保存" in text and "（" in text
 
 
 def _hammer(path, n, who):

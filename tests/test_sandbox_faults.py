@@ -142,7 +142,7 @@ def test_kill9_stale_pidfile_and_socket_recovered(make_sandbox):
     assert ok(sb.run(["run", "--rm", "kept:1", "echo", "ok"])).stdout == "ok\n"
     assert took < 5, f"up after kill -9 took {took:.1f}s"
     # One containerd, the new daemon's.
-    containerds = [p for p in procs.pids_matching(str(sb.paths.exec_root)) if "containerd --config" in procs.cmdline(p)]
+    containerds = [p for p in procs.pids_mentioning(str(sb.paths.exec_root)) if "containerd --config" in procs.cmdline(p)]
     assert len(containerds) == 1
 
 
@@ -255,3 +255,107 @@ def test_up_twice_reuses_and_down_twice(make_sandbox):
     ok(cli("down", "--name", "t-never"))
     never = cli("status", "--name", "t-never")
     assert never.returncode == 1 and "还不存在" in never.stdout
+
+
+# ---------------------------------------------------------------- what is ours, and what is not
+def test_interrupted_seeding_is_not_a_running_sandbox(make_sandbox):
+    """`up` killed while seeding leaves services up and no seeds: status says so, and up repairs it."""
+    sb = make_sandbox("seedless")
+    cli_up(sb)
+    st = sb.state
+    st.seeded = {}  # what a kill during seeding leaves behind
+    st.save(sb.paths.state_file)
+    status = cli("status", "--name", sb.name)
+    assert status.returncode == 1 and "种子镜像还没有准备好" in status.stdout
+    cli_up(sb)
+    assert sb.state.seeded and sb.status().running
+    ok(sb.run(["pull", "busybox"]))
+
+
+def test_down_spares_processes_that_only_mention_the_sandbox(make_sandbox, tmp_path):
+    """A `tail -f` of a log, and another home's sandbox of the same name, are not ours to stop."""
+    sb = make_sandbox("bystanders")
+    cli_up(sb)
+    log = sb.paths.registry_dir / "registry.log"
+    other = tmp_path / "other-home" / str(sb.paths.root).lstrip("/")  # ends with our path
+    bystanders = [subprocess.Popen(["tail", "-f", str(log)]),
+                  subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)",
+                                    str(other / "registry" / "config.yml"), str(other / "gateway.json")])]
+    try:
+        ok(cli("down", "--name", sb.name))
+        assert not sb.status().dockerd and not sb.status().registry
+        assert all(p.poll() is None for p in bystanders), "down stopped a process that is not the sandbox's"
+    finally:
+        for p in bystanders:
+            p.kill()
+            p.wait()
+
+
+def test_destroy_refuses_while_jupyterlab_serves_the_notebooks(make_sandbox):
+    sb = make_sandbox("labbusy")
+    cli_up(sb)
+    notebooks = sb.paths.root / "notebooks"
+    notebooks.mkdir(exist_ok=True)
+    (notebooks / "mine.ipynb").write_text("{}")
+    lab = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", f"--notebook-dir={notebooks}"])
+    try:
+        proc = cli("destroy", "--name", sb.name)
+        assert_clean_error(proc, "JupyterLab", "sandbox in use", code=3)
+        assert (notebooks / "mine.ipynb").exists(), "the learner's notebook is still there"
+    finally:
+        lab.kill()
+        lab.wait()
+    ok(cli("destroy", "--name", sb.name))
+    assert not sb.paths.root.exists()
+
+
+def _busybox_blob(storage):
+    """The busybox layer blob in a registry's storage (the largest blob of a busybox-only sandbox)."""
+    blobs = sorted((storage / "docker/registry/v2/blobs").rglob("data"), key=lambda p: p.stat().st_size)
+    return blobs[-1]
+
+
+def _damage(path):
+    """Same size, other bytes: what a size check cannot see."""
+    with open(path, "r+b") as f:
+        f.seek(path.stat().st_size // 2)
+        f.write(b"\0" * 4096)
+
+
+def test_a_damaged_blob_stays_in_its_sandbox_and_reset_repairs_it(make_sandbox):
+    a, b = make_sandbox("poison-a"), make_sandbox("poison-b")
+    cli_up(a)
+    cli_up(b)
+    blob = _busybox_blob(a.paths.registry_storage)
+    assert blob.stat().st_ino != _busybox_blob(b.paths.registry_storage).stat().st_ino, "never shared"
+    _damage(blob)
+    assert a.run(["pull", "busybox"]).returncode != 0, "the damage is real"
+    ok(b.run(["pull", "busybox"]))  # the other sandbox is untouched
+    ok(cli("reset", "--name", a.name))
+    ok(a.run(["pull", "busybox"]))  # and reset repaired this one
+
+
+def test_a_damaged_seed_cache_repairs_itself(make_sandbox, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKERLEARN_CACHE", str(tmp_path / "cache"))
+    a = make_sandbox("cache-a")
+    cli_up(a)  # builds busybox into the private cache
+    layer = next((tmp_path / "cache" / "seeds").rglob("layer.tar.gz"))
+    _damage(layer)
+    b = make_sandbox("cache-b")
+    cli_up(b)
+    ok(b.run(["pull", "busybox"]))
+
+
+def test_up_killed_after_spawning_leaves_no_duplicate(make_sandbox):
+    """A registry whose pid never reached the state file is stopped, not run twice."""
+    sb = make_sandbox("orphan")
+    cli_up(sb)
+    st = sb.state
+    port, orphan = st.backend_port, st.registry_pid
+    st.registry_pid = 0  # as if `up` was killed between spawning and saving
+    st.save(sb.paths.state_file)
+    cli_up(sb)
+    assert procs.pids_matching(sb.registry_marker) == [sb.state.registry_pid]
+    assert not procs.alive(orphan, sb.registry_marker)
+    assert sb.state.backend_port == port, "the registry keeps its port"
+    ok(sb.run(["pull", "busybox"]))
