@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
 LESSON = """
 docker pull -q debian:bookworm-slim >/dev/null
+docker pull -q busybox >/dev/null
 docker run --rm debian:bookworm-slim true 2>/dev/null
 mkdir -p "$DOCKERLEARN_WORK/b" && printf 'FROM busybox\\nRUN echo x > /x\\n' > "$DOCKERLEARN_WORK/b/Dockerfile"
 docker build -q -t lesson:1 "$DOCKERLEARN_WORK/b" >/dev/null 2>&1
@@ -137,7 +138,7 @@ def single(mode: Mode, runs: int) -> dict[str, float]:
     warm = [mode.sh("dl up -q --name main") for _ in range(runs + 2)]
     resets, downs = [], []
     for _ in range(runs):
-        mode.sh(f'eval "$(dl env --name main)"; {LESSON}')
+        mode.sh(f'eval "$(dl env --name main)"; {LESSON}', check=False)
         resets.append(mode.sh("dl reset --name main >/dev/null"))
     time.sleep(1)
     memory = pss_of(sandbox_pids(mode.home))

@@ -144,20 +144,22 @@ def _private_dir(path: Path) -> None:
                                  hint=f"删除它（或请管理员删除）后再运行 dockerlearn up：rm -rf {path}")
 
 
-def unix_http(sock: Path, path: str = "/_ping", timeout: float = 1.0) -> Optional[bytes]:
-    """A bare HTTP GET over the daemon socket: cheaper than importing the docker SDK."""
+def unix_http(sock: Path, path: str = "/_ping", timeout: float = 1.0, method: str = "GET") -> Optional[bytes]:
+    """A bare HTTP request over the daemon socket: cheaper than importing the docker SDK.
+    The body of a 2xx answer, or None."""
     try:
         with socket.socket(socket.AF_UNIX) as s:
             s.settimeout(timeout)
             s.connect(str(sock))
-            s.sendall(f"GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
+            s.sendall(f"{method} {path} HTTP/1.0\r\nHost: docker\r\nContent-Length: 0\r\n\r\n".encode())
             data = b""
             while chunk := s.recv(65536):
                 data += chunk
     except OSError:
         return None
     head, _, body = data.partition(b"\r\n\r\n")
-    return body if head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0] else None
+    status = head.split(b"\r\n")[0].split()
+    return body if len(status) > 1 and status[0].startswith(b"HTTP/1.") and status[1][:1] == b"2" else None
 
 
 class Sandbox:
@@ -466,11 +468,23 @@ class Sandbox:
             return
         with self._locked():
             st = self.state
+            self._kill_containers()
             procs.stop(procs.read_pid(self.paths.pidfile), self.dockerd_marker, timeout=15)
             procs.stop(st.gateway_pid, str(self.paths.root / "gateway.json"))
             procs.stop(st.registry_pid, self.registry_marker)
             self._sweep()
         self._client = None
+
+    def _kill_containers(self) -> None:
+        """SIGKILL every running container first: dockerd would give each its shutdown timeout,
+        and `down` is a stop of the whole sandbox, not of one service in it."""
+        listing = unix_http(self.paths.socket, "/containers/json")
+        if not listing:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+        ids = [c["Id"] for c in json.loads(listing)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda cid: unix_http(self.paths.socket, f"/containers/{cid}/kill", 10, "POST"), ids))
 
     def _sweep(self, daemon_only: bool = False) -> None:
         """Whatever a crash left behind: containers, containerd and shims, mounts, sockets, the exec-root.
