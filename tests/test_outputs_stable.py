@@ -40,10 +40,12 @@ def test_scrub_drops_colours_machine_warnings_and_build_host_paths():
 
 def test_sanitizers_equate_what_varies_between_machines():
     a = ("Ign:1 http://deb.debian.org/debian bookworm InRelease\nErr:1 x\n"
+         'time="2026-11-29T08:59:01Z" level=error msg="error waiting for container: context canceled"\n'
+         "运行失败，退出码 127\n"
          "WARNING: IPv4 forwarding is disabled. Networking will not work.\n"
          "0123456789ab: Pushed\ndebian:12.9-slim\n/tmp/dlt-abc/sandboxes/pytest/docker-config\n")
     b = ("Ign:1 http://deb.debian.org/debian bookworm InRelease\nIgn:1 http://deb.debian.org/debian bookworm InRelease\n"
-         "Err:1 x\nba9876543210: Layer already exists\ndebian:12.15-slim\n"
+         "Err:1 x\n运行失败，退出码 127\nba9876543210: Layer already exists\ndebian:12.15-slim\n"
          f"{SHOWN_ROOT}/docker-config\n")
     assert sanitize(a) == sanitize(b)
 
