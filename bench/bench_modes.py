@@ -26,6 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from dockerlearn import rootless  # noqa: E402
+
 PY = sys.executable
 LESSON = """
 docker pull -q debian:bookworm-slim >/dev/null
@@ -74,18 +77,6 @@ class Mode:
         for root in sorted((self.home / "sandboxes").glob("*")) if (self.home / "sandboxes").exists() else []:
             self.sh(f"dl destroy --name {root.name} >/dev/null", check=False)
         shutil.rmtree(self.home, ignore_errors=True)
-
-
-def ensure_user(name: str) -> None:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True)
-    for path, flag in (("/etc/subuid", "--add-subuids"), ("/etc/subgid", "--add-subgids")):
-        text = Path(path).read_text() if Path(path).exists() else ""
-        if not any(line.startswith(name + ":") for line in text.splitlines()):
-            end = max([100000] + [int(p[1]) + int(p[2]) for l in text.splitlines() if len(p := l.split(":")) == 3])
-            subprocess.run(["usermod", flag, f"{end}-{end + 65535}", name], check=True)
 
 
 def pss_of(pids: list[int]) -> float:
@@ -175,7 +166,7 @@ def main() -> None:
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: it creates the bench users")
-    ensure_user("dlbench00")
+    rootless.provision_user("dlbench00")
     modes = {"root": Mode(None), "rootless": Mode("dlbench00")}
     crowds: dict[str, list[Mode]] = {"root": [], "rootless": []}
     try:
@@ -186,7 +177,7 @@ def main() -> None:
             r, u = figures["root"][key], figures["rootless"][key]
             print(f"  {key:<34} {r:>16.3f} {u:>10.3f} {u / r if r else float('nan'):>7.2f}", flush=True)
         for i in range(1, args.users + 1):
-            ensure_user(f"dlbench{i:02d}")
+            rootless.provision_user(f"dlbench{i:02d}")
         crowds["root"] = [Mode(None) for _ in range(args.users)]
         crowds["rootless"] = [Mode(f"dlbench{i:02d}") for i in range(1, args.users + 1)]
         result = crowd(crowds)

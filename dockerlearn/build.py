@@ -132,16 +132,14 @@ def execute(nb, sandbox, timeout: int = 600) -> None:
 
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# dockerd adds this to every `run` and build step when the host's net.ipv4.ip_forward is 0: it
-# depends on the machine, not the lesson (lesson 03 explains it once).
 # The 20.10 CLI's race when a container fails to start: printed or not, run by run.
 CLI_WAIT_RACE_RE = re.compile(r'^time="[^"]*" level=error msg="error waiting for container: context canceled"\n', re.M)
+# dockerd adds this to every `run` and build step when the host's net.ipv4.ip_forward is 0: it
+# depends on the machine, not the lesson (lesson 03 explains it once).
 IP_FORWARD_RE = re.compile(r"^(WARNING: | ---> \[Warning\] )IPv4 forwarding is disabled\. Networking will not work\.\n",
                            re.M)
 # What a learner with the default sandbox sees, instead of the build machine's own state directory.
 SHOWN_ROOT = "/home/learner/.local/state/dockerlearn/sandboxes/default"
-
-
 # The build sandbox's registry password is random; saved notebooks show this one instead.
 SHOWN_PASSWORD = "Ex4mple-Passw0rd"
 

@@ -58,7 +58,3 @@ def cli_path() -> str:
         term="docker CLI does not match dockerd",
         hint="重新安装 Debian 软件包 docker.io：sudo apt-get install --reinstall docker.io",
     )
-
-
-def cli_version() -> str:
-    return version_of(cli_path())

@@ -51,7 +51,7 @@ def unusable_home(err: OSError):
     """DOCKERLEARN_HOME (or the default home) cannot hold a sandbox: say which and why."""
     from .errors import EnvironmentProblem
     reasons = {FileExistsError: "路径上有一个同名的文件", NotADirectoryError: "路径上有一个文件而不是目录",
-               PermissionError: "没有写入权限（只读或属于别人）", OSError: err.strerror or str(err)}
+               PermissionError: "没有写入权限（只读或属于别人）"}
     reason = reasons.get(type(err), err.strerror or str(err))
     if getattr(err, "errno", None) == 28:
         reason = "磁盘已满 (no space left on device)"

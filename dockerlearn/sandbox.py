@@ -198,6 +198,11 @@ class Sandbox:
         return str(self.paths.registry_dir / "config.yml")
 
     @property
+    def gateway_marker(self) -> str:
+        """The gateway's config file, its one argument."""
+        return str(self.paths.root / "gateway.json")
+
+    @property
     def dockerd_marker(self) -> str:
         return str(self.paths.daemon_json)
 
@@ -240,7 +245,7 @@ class Sandbox:
     def is_running(self) -> bool:
         st = self.state
         return (bool(st.student_password) and bool(st.seeded) and procs.alive(st.registry_pid, self.registry_marker)
-                and procs.alive(st.gateway_pid, str(self.paths.root / "gateway.json"))
+                and procs.alive(st.gateway_pid, self.gateway_marker)
                 and self.dockerd_pid() is not None and self.dockerd_ready())
 
     def up(self) -> "Sandbox":
@@ -470,7 +475,7 @@ class Sandbox:
             st = self.state
             self._kill_containers()
             procs.stop(procs.read_pid(self.paths.pidfile), self.dockerd_marker, timeout=15)
-            procs.stop(st.gateway_pid, str(self.paths.root / "gateway.json"))
+            procs.stop(st.gateway_pid, self.gateway_marker)
             procs.stop(st.registry_pid, self.registry_marker)
             self._sweep()
         self._client = None
@@ -508,7 +513,7 @@ class Sandbox:
         markers = [str(p.exec_root / "containerd" / "containerd.toml"),
                    str(p.exec_root / "containerd" / "containerd.sock"), self.dockerd_marker]
         if not daemon_only:
-            markers += [self.registry_marker, str(p.root / "gateway.json")]
+            markers += [self.registry_marker, self.gateway_marker]
         for marker in markers:
             for pid in procs.pids_matching(marker):
                 if pid != os.getpid():
@@ -550,7 +555,7 @@ class Sandbox:
             return
         self.down()
         with self._locked():
-            self._sweep()
+            self._sweep()  # again under the lock: an `up` may have slipped in since `down` let go
             if self.state.rootless:
                 rootless.remove_tree(self.paths.data_root)
             shutil.rmtree(self.paths.root, ignore_errors=True)
@@ -622,7 +627,7 @@ class Sandbox:
             name=self.name, root=str(self.paths.root), exists=exists,
             dockerd=pid is not None and self.dockerd_ready(), dockerd_pid=pid,
             registry=procs.alive(st.registry_pid, self.registry_marker),
-            gateway=procs.alive(st.gateway_pid, str(self.paths.root / "gateway.json")),
+            gateway=procs.alive(st.gateway_pid, self.gateway_marker),
             socket=str(self.paths.socket),
             registry_address=f"127.0.0.1:{st.registry_port}", mirror_address=f"127.0.0.1:{st.mirror_port}",
             seeded=sorted(st.seeded),

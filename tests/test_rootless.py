@@ -4,44 +4,23 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from dockerlearn import rootless
+
 pytestmark = pytest.mark.daemon
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _next_subid_start() -> int:
-    end = 100000
-    for path in ("/etc/subuid", "/etc/subgid"):
-        try:
-            for line in Path(path).read_text().splitlines():
-                parts = line.split(":")
-                if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-                    end = max(end, int(parts[1]) + int(parts[2]))
-        except OSError:
-            pass
-    return end
 
 
 def ensure_user(name: str) -> pwd.struct_passwd:
     """A learner's account with its own subordinate id range, as scripts/setup leaves it."""
     if os.geteuid() != 0:
         pytest.skip("creating Unix users needs root")
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True)
-    for path in ("/etc/subuid", "/etc/subgid"):
-        text = Path(path).read_text() if Path(path).exists() else ""
-        if not any(line.startswith(name + ":") for line in text.splitlines()):
-            start = _next_subid_start()
-            flag = "--add-subuids" if path.endswith("uid") else "--add-subgids"
-            subprocess.run(["usermod", flag, f"{start}-{start + 65535}", name], check=True)
+    rootless.provision_user(name)
     return pwd.getpwnam(name)
 
 
