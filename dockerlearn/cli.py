@@ -70,6 +70,21 @@ def cmd_destroy(args) -> int:
     return 0
 
 
+def cmd_beside(args) -> int:
+    """Run a program where the sandbox's daemon is: rootless, the daemon has a network of its
+    own, and a server on the host's 127.0.0.1 is out of its reach."""
+    from .errors import SandboxDown
+    sb = _sandbox(args)
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        raise DockerlearnError("缺少要运行的命令", term="missing command",
+                               hint="用法：dockerlearn beside [--publish 端口] -- 命令 参数…")
+    if not sb.status().running:
+        raise SandboxDown(args.name)
+    argv = sb.beside(argv, publish=args.publish)
+    os.execvpe(argv[0], argv, sb.full_env())
+
+
 def cmd_prepare(args) -> int:
     """Build the seed images into the cache (the slow, networked part of the first `up`)."""
     from . import seeds
@@ -136,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("env", cmd_env, '输出环境变量，用法：eval "$(dockerlearn env)"')
     add("reset", cmd_reset, "恢复到刚播种的状态（删除容器和非种子镜像，还原仓库）")
     add("destroy", cmd_destroy, "删除沙箱的一切（学习进度除外）")
+    p = add("beside", cmd_beside, "在沙箱守护进程所在的网络里运行一个程序（例如供守护进程拉取的镜像仓库服务）")
+    p.add_argument("--publish", type=int, action="append", default=[], metavar="PORT",
+                   help="把程序监听的这个端口也开放到本机的 127.0.0.1（可重复）")
+    p.add_argument("argv", nargs=argparse.REMAINDER, help="要运行的命令，写在 -- 后面")
     p = add("prepare", cmd_prepare, "预先构建种子镜像缓存（第一次需要访问 Debian 软件源）")
     p.add_argument("--no-debian", action="store_true", help="只构建 busybox")
     p = add("lab", cmd_lab, "启动沙箱，然后在 notebooks/ 上打开 JupyterLab")

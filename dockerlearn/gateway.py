@@ -5,6 +5,10 @@ It listens on two loopback ports, both backed by one docker-registry:
   pulling a public image from Docker Hub;
 - the *registry* port is a private registry: every request passes through with the
   client's own credentials, so `docker login` and `docker push` meet real htpasswd auth.
+- the *public view* of the mirror (rootless mode only): what the host's 127.0.0.1 sees at
+  the mirror's port number (rootlesskit publishes it there). It shows only the seeds, the
+  same public images on every machine; what a learner pushed under library/ stays visible
+  to their own daemon alone.
 Both answer Docker's v1 search API (`/v1/search`) from the registry catalog, which the
 distribution registry lacks. The mirror port is also the daemon's HTTPS proxy: any
 attempt to reach Docker Hub is refused here at once, so nothing leaves the machine.
@@ -29,6 +33,22 @@ TAGS_LIST_RE = re.compile(r"^/v2/.+/tags/list(\?.*)?$")
 OFFLINE_REASON = ("沙箱离线 (sandbox is offline)：只能访问沙箱自己的镜像仓库服务；"
                   "镜像加速器里没有的镜像拉取不到。运行 dockerlearn status 查看沙箱的服务，并检查磁盘空间")
 READ_ONLY_REASON = "加速器是只读的 (the mirror is read-only)：请推送到沙箱的镜像仓库服务 $REGISTRY"
+PUBLIC_REASON = "从沙箱外只能看到加速器里的种子镜像 (only the seeds are public)"
+REPO_PATH_RE = re.compile(r"^/v2/(?P<repo>.+)/(?P<kind>manifests|blobs|tags)/(?P<ref>[^?]*)")
+
+
+def seeded_tags(config: dict) -> dict[str, list[str]]:
+    """{"library/busybox": ["1", "latest", ...]} from the sandbox's state (read per request:
+    a reset re-seeds while the gateway runs)."""
+    try:
+        seeded = json.loads(Path(config["state_file"]).read_text()).get("seeded") or {}
+    except (OSError, ValueError, KeyError):
+        seeded = {}
+    found: dict[str, list[str]] = {}
+    for ref in seeded:
+        name, _, tag = ref.rpartition(":")
+        found.setdefault(f"library/{name}", []).append(tag)
+    return {repo: sorted(tags) for repo, tags in found.items()}
 
 
 def log(text: str) -> None:
@@ -66,6 +86,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "dockerlearn-gateway"
     config: dict = {}
     mirror = False  # set per port by the subclass
+    public = False  # the mirror as seen from outside the sandbox's network (seeds only)
 
     def log_message(self, fmt, *args):  # one line per error only; access logs would grow forever
         pass
@@ -135,6 +156,26 @@ class Handler(BaseHTTPRequestHandler):
             return self.registry_error(404, "NOT_FOUND", "only the registry API lives here")
         if self.mirror and self.command not in ("GET", "HEAD"):
             return self.registry_error(405, "UNSUPPORTED", READ_ONLY_REASON)
+        if self.public:
+            return self.public_view(url.path)
+        self.forward()
+
+    def public_view(self, path: str):
+        """Only the seeds: the catalog and tag lists name nothing else, and a manifest by tag is
+        served only for a seeded tag (a digest is something the asker already knows)."""
+        seeds = seeded_tags(self.config)
+        if path.rstrip("/") == "/v2":
+            return self.forward()
+        if path == "/v2/_catalog":
+            # Worded exactly as the registry itself would answer.
+            return self.reply(200, json.dumps({"repositories": sorted(seeds)}, separators=(",", ":")).encode() + b"\n")
+        m = REPO_PATH_RE.match(path)
+        if not m or m["repo"] not in seeds:
+            return self.registry_error(404, "NAME_UNKNOWN", PUBLIC_REASON)
+        if m["kind"] == "tags":
+            return self.reply(200, json.dumps({"name": m["repo"], "tags": seeds[m["repo"]]}).encode())
+        if m["kind"] == "manifests" and not m["ref"].startswith("sha256:") and m["ref"] not in seeds[m["repo"]]:
+            return self.registry_error(404, "MANIFEST_UNKNOWN", PUBLIC_REASON)
         self.forward()
 
     def v1(self, url):
@@ -224,8 +265,11 @@ class Server(ThreadingHTTPServer):
 
 def serve(config: dict) -> None:
     servers = []
-    for port, mirror in ((config["mirror_port"], True), (config["registry_port"], False)):
-        handler = type("H", (Handler,), {"config": config, "mirror": mirror})
+    ports = [(config["mirror_port"], True, False), (config["registry_port"], False, False)]
+    if config.get("public_mirror_port"):
+        ports.append((config["public_mirror_port"], True, True))
+    for port, mirror, public in ports:
+        handler = type("H", (Handler,), {"config": config, "mirror": mirror, "public": public})
         server = Server(("127.0.0.1", port), handler)
         server.daemon_threads = True
         servers.append(server)

@@ -86,8 +86,9 @@ class SandboxPaths:
 
     @property
     def rootlesskit_dir(self) -> Path:
-        """rootlesskit's state (its child's pid, its API socket), for a rootless daemon."""
-        return self.root / "rootlesskit"
+        """rootlesskit's state (its child's pid, its API socket), for a rootless daemon: beside
+        the exec-root, where a socket path stays short."""
+        return self.exec_root.parent / (self.exec_root.name + ".rk")
 
     @property
     def socket(self) -> Path:

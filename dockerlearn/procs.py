@@ -44,8 +44,18 @@ def has_arg(pid: int, marker: str) -> bool:
     return False
 
 
-def alive(pid: Optional[int], marker: str = "") -> bool:
-    """True when pid runs and its command line holds marker (a stale pid may be reused)."""
+def start_time(pid: int) -> int:
+    """When pid started, in clock ticks since boot: with the pid, an identity no later process
+    can take over (pids are reused; a pid and its start time are not). 0 when it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def alive(pid: Optional[int], marker: str = "", start: int = 0) -> bool:
+    """True when pid runs, has marker as a whole argument, and (given start) started then:
+    a stale pid may have been reused by any other process meanwhile."""
     if not pid:
         return False
     try:
@@ -55,12 +65,14 @@ def alive(pid: Optional[int], marker: str = "") -> bool:
     except PermissionError:
         pass
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        if state == "Z":
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if fields[0] == "Z":
             return False
-    except (OSError, IndexError):
+        if start and int(fields[19]) != start:
+            return False
+    except (OSError, IndexError, ValueError):
         return False
-    return marker in cmdline(pid) if marker else True
+    return has_arg(pid, marker) if marker else True
 
 
 def read_pid(path: Path) -> Optional[int]:
@@ -97,9 +109,9 @@ def wait_until(ready: Callable[[], bool], *, what: str, timeout: float, log: Pat
         interval = min(interval * 1.5, 0.1)
 
 
-def stop(pid: Optional[int], marker: str, *, timeout: float = 10.0) -> None:
+def stop(pid: Optional[int], marker: str, *, timeout: float = 10.0, start: int = 0) -> None:
     """SIGTERM, then SIGKILL after timeout. Quiet when the process is already gone."""
-    if not alive(pid, marker):
+    if not alive(pid, marker, start):
         return
     assert pid is not None
     try:
@@ -192,9 +204,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def tcp_ready(port: int) -> bool:
+def http_ready(port: int) -> bool:
+    """Whether an HTTP server answers on 127.0.0.1:port. A bare TCP connect is not enough: through
+    rootlesskit's port driver it succeeds before anything listens inside the namespace."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.settimeout(0.5)
+            s.sendall(b"GET /v2/ HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            return s.recv(5) == b"HTTP/"
     except OSError:
         return False

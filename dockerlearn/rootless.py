@@ -2,9 +2,15 @@
 
 Inside, dockerd is "root" of a namespace that maps the user's own uid to 0 and the user's
 subordinate range (/etc/subuid) to the rest, so a container's root can write nothing on the
-host that the user could not write anyway. rootlesskit runs with --net=host: the daemon keeps
-the host's network namespace (it reaches the sandbox's registry on the host's 127.0.0.1), and
-containers still get none (bridge "none" gives each one only its own loopback).
+host that the user could not write anyway.
+
+The daemon also gets a network namespace of its own (slirp4netns), and the sandbox's registry
+and gateway run in it too (entered with nsenter): there, 127.0.0.1 is the sandbox's alone, so
+no other sandbox's daemon can use its mirror, and it cannot reach anyone else's. rootlesskit's
+port driver publishes the registry, mirror and backend ports on the host's 127.0.0.1 for the
+learner's curl and the checks. Why not --net=host: a rootless dockerd cannot setns back into a
+network namespace it does not own, so some of its threads are left in a container's namespace
+and its pulls fail now and then ("connection refused"); upstream rejects it (moby/moby#51379).
 """
 from __future__ import annotations
 
@@ -80,9 +86,15 @@ def provision_user(name: str) -> None:
 
 def check() -> None:
     """Fail early, in plain words, when this user cannot run a rootless daemon."""
-    for program, package in (("rootlesskit", "rootlesskit"), ("newuidmap", "uidmap"), ("newgidmap", "uidmap")):
-        if not shutil.which(program):
+    for program, package in (("rootlesskit", "rootlesskit"), ("newuidmap", "uidmap"), ("newgidmap", "uidmap"),
+                             ("slirp4netns", "slirp4netns"), ("nsenter", "util-linux")):
+        if not shutil.which(program, path=os.environ.get("PATH", os.defpath) + ":/usr/sbin:/sbin"):
             raise MissingPackage(program, package)
+    try:
+        os.close(os.open("/dev/net/tun", os.O_RDWR))
+    except OSError as e:
+        raise EnvironmentProblem(f"普通用户打不开 /dev/net/tun（{e.strerror}），沙箱的网络无法建立",
+                                 term="/dev/net/tun not usable", hint=SETUP_HINT) from None
     for path, what in (("/etc/subuid", "从属用户 ID (subuid)"), ("/etc/subgid", "从属组 ID (subgid)")):
         if subid_range(path) is None:
             raise EnvironmentProblem(
@@ -90,12 +102,59 @@ def check() -> None:
                 term="no subordinate id range for rootless mode", hint=SETUP_HINT)
 
 
-def wrap(argv: Sequence[str], state_dir: Path) -> list[str]:
-    """argv run as namespace root under rootlesskit, with a private /run (the daemon's fixed paths)."""
+def slirp_wrapper(bin_dir: Path) -> Path:
+    """slirp4netns whose outbound connections leave from 127.0.0.1: the namespace has no way out
+    to other machines, even for `docker run --network host`."""
+    path = bin_dir / "slirp4netns-loopback"
+    script = '#!/bin/sh\nexec slirp4netns --outbound-addr=127.0.0.1 "$@"\n'
+    if not path.exists() or path.read_text() != script:
+        tmp = path.with_suffix(".part")
+        tmp.write_text(script)
+        tmp.chmod(0o755)
+        os.replace(tmp, path)
+    return path
+
+
+def wrap(argv: Sequence[str], state_dir: Path, ports: Sequence[tuple[int, int]], slirp: Path) -> list[str]:
+    """argv run as namespace root under rootlesskit, in a network namespace of its own with
+    ports published on the host's loopback, and a private /run (the daemon's fixed paths)."""
     import shlex
     inner = "rm -rf /run/docker /run/containerd /run/xtables.lock; exec " + " ".join(shlex.quote(a) for a in argv)
-    return [shutil.which("rootlesskit") or "rootlesskit", "--net=host", "--copy-up=/etc", "--copy-up=/run",
-            "--propagation=rslave", f"--state-dir={state_dir}", "sh", "-c", inner]
+    published = [arg for host, inner in ports for arg in ("--publish", f"127.0.0.1:{host}:{inner}/tcp")]
+    return [shutil.which("rootlesskit") or "rootlesskit", "--net=slirp4netns", f"--slirp4netns-binary={slirp}",
+            "--disable-host-loopback", "--port-driver=builtin", *published,
+            "--copy-up=/etc", "--copy-up=/run", "--propagation=rslave", f"--state-dir={state_dir}",
+            "sh", "-c", inner]
+
+
+def child_pid(state_dir: Path) -> Optional[int]:
+    """The first process inside rootlesskit's namespaces (their anchor), once it is up."""
+    try:
+        pid = int((state_dir / "child_pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if os.path.exists(f"/proc/{pid}") else None
+
+
+def enter(pid: int) -> list[str]:
+    """A prefix that runs a command inside the daemon's user and network namespaces."""
+    return [shutil.which("nsenter", path=os.environ.get("PATH", os.defpath) + ":/usr/bin:/usr/sbin") or "nsenter",
+            "-U", "--preserve-credentials", "-n", "-t", str(pid), "--"]
+
+
+def publish(state_dir: Path, port: int) -> None:
+    """Publish one more port of the namespace on the host's 127.0.0.1 (if it is not already)."""
+    sock = str(state_dir / "api.sock")
+    listed = subprocess.run(["rootlessctl", "--socket", sock, "list-ports"], capture_output=True, text=True,
+                            timeout=10)
+    if f"127.0.0.1:{port}:{port}" in listed.stdout.replace(" ", "").replace("\t", ""):
+        return
+    added = subprocess.run(["rootlessctl", "--socket", sock, "add-ports", f"127.0.0.1:{port}:{port}/tcp"],
+                           capture_output=True, text=True, timeout=10)
+    if added.returncode != 0:
+        raise EnvironmentProblem(f"无法把端口 {port} 开放到本机的 127.0.0.1", term="rootlessctl add-ports failed",
+                                 hint=(added.stderr.strip() or added.stdout.strip())[-300:]
+                                 + "\n端口可能已被占用：换一个端口再试。")
 
 
 def userns_of(pid: int) -> Optional[str]:
@@ -121,5 +180,6 @@ def remove_tree(path: Path) -> None:
         return
     shutil.rmtree(path, ignore_errors=True)
     if path.exists() and shutil.which("rootlesskit"):
+        # (--net=host is fine here: rm opens no sockets.)
         subprocess.run(["rootlesskit", "--net=host", "rm", "-rf", str(path)],
                        capture_output=True, stdin=subprocess.DEVNULL, timeout=300)

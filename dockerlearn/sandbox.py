@@ -43,11 +43,14 @@ class State:
     backend_port: int = 0
     mirror_port: int = 0
     registry_port: int = 0
+    public_mirror_port: int = 0  # rootless: inside the namespace, what the host's mirror port leads to
     service_password: str = ""
     student_password: str = ""  # the learner's registry password: one per sandbox, never shared
     bridge: bool = False
     registry_pid: int = 0
+    registry_start: int = 0  # with the pid, the process's identity (procs.start_time)
     gateway_pid: int = 0
+    gateway_start: int = 0
     rootless: bool = False
     userns: str = ""  # a rootless daemon's user namespace ("user:[4026532...]"), to find all its processes
     seeded: dict = field(default_factory=dict)  # "busybox:latest" -> image ID
@@ -64,6 +67,31 @@ class State:
         tmp = path.with_suffix(".json.part")
         tmp.write_text(json.dumps(asdict(self), indent=2))
         os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process of a sandbox, defined once: how it is told from every other process, where it
+    logs, and how long it gets to stop. Start, status, down and the sweep all go through it."""
+    name: str  # registry, gateway, dockerd: also the State field prefix for the first two
+    what: str  # as messages name it
+    marker: str  # its own config file, a whole argument that no other process has
+    log: Path
+    stop_timeout: float
+
+    def pid(self, st: "State", pidfile: Path) -> tuple[Optional[int], int]:
+        """(pid, start time): from the state for the services we spawn; dockerd writes its pidfile."""
+        if self.name == "dockerd":
+            return procs.read_pid(pidfile), 0
+        return getattr(st, f"{self.name}_pid"), getattr(st, f"{self.name}_start")
+
+    def remember(self, st: "State", pid: int) -> None:
+        setattr(st, f"{self.name}_pid", pid)
+        setattr(st, f"{self.name}_start", procs.start_time(pid))
+
+    def orphans(self) -> list[int]:
+        """Processes of ours whose pid was never saved (an `up` killed right after spawning)."""
+        return [pid for pid in procs.pids_matching(self.marker) if pid != os.getpid()]
 
 
 @dataclass
@@ -206,6 +234,26 @@ class Sandbox:
     def dockerd_marker(self) -> str:
         return str(self.paths.daemon_json)
 
+    @property
+    def services(self) -> dict[str, Service]:
+        p = self.paths
+        return {
+            "registry": Service("registry", "本地镜像仓库 docker-registry", self.registry_marker,
+                                p.registry_dir / "registry.log", 5.0),
+            "gateway": Service("gateway", "仓库网关 gateway", self.gateway_marker, p.root / "gateway.log", 5.0),
+            "dockerd": Service("dockerd", "dockerd", self.dockerd_marker, p.dockerd_log, 15.0),
+        }
+
+    def _alive(self, name: str, st: Optional[State] = None) -> bool:
+        svc = self.services[name]
+        pid, start = svc.pid(st or self.state, self.paths.pidfile)
+        return procs.alive(pid, svc.marker, start)
+
+    def _stop(self, name: str, st: Optional[State] = None) -> None:
+        svc = self.services[name]
+        pid, start = svc.pid(st or self.state, self.paths.pidfile)
+        procs.stop(pid, svc.marker, timeout=svc.stop_timeout, start=start)
+
     def dockerd_pid(self) -> Optional[int]:
         pid = procs.read_pid(self.paths.pidfile)
         return pid if procs.alive(pid, self.dockerd_marker) else None
@@ -244,9 +292,8 @@ class Sandbox:
     # ------------------------------------------------------------ up
     def is_running(self) -> bool:
         st = self.state
-        return (bool(st.student_password) and bool(st.seeded) and procs.alive(st.registry_pid, self.registry_marker)
-                and procs.alive(st.gateway_pid, self.gateway_marker)
-                and self.dockerd_pid() is not None and self.dockerd_ready())
+        return (bool(st.student_password) and bool(st.seeded) and self._alive("registry", st)
+                and self._alive("gateway", st) and self._alive("dockerd", st) and self.dockerd_ready())
 
     def up(self) -> "Sandbox":
         """Start what is not running; reuse what is. Idempotent, and cleans up after a failed start."""
@@ -276,60 +323,65 @@ class Sandbox:
             st.service_password = secrets.token_urlsafe(18)
         if not st.student_password:  # a new sandbox, or one made before passwords were per sandbox
             st.student_password = secrets.token_urlsafe(12)
-            procs.stop(st.registry_pid, self.registry_marker)  # it restarts below with the new password
+            self._stop("registry", st)  # it restarts below with the new password
         st.bridge = self.bridge
         st.rootless = rootless.wanted()
         config_file = p.docker_config / "config.json"
         if not config_file.exists():
             config_file.write_text("{}\n")
 
-        # Registry first: seeding needs it, and dockerd's mirror points at its gateway.
         reg_proc = gw_proc = dockerd_proc = None
-        if not procs.alive(st.registry_pid, self.registry_marker):
+        gw_config = p.root / "gateway.json"
+        if st.rootless:
+            # The daemon's namespace first: the registry and the gateway live in its network.
+            dockerd_proc = self._start_namespace(st)
+            if dockerd_proc:
+                started.append((dockerd_proc.pid, self.dockerd_marker))
+        launcher = self._launcher(st)
+
+        # Registry first: seeding needs it, and dockerd's mirror points at its gateway.
+        if not self._alive("registry", st):
             # An `up` killed right after spawning may have left one whose pid was never saved:
             # stop it, or a second registry starts beside it on another port.
-            patience = 2.0 if self._stop_orphans(self.registry_marker) else 0.0
-            st.backend_port = self._pick_port(st.backend_port, patience=patience)
+            patience = 2.0 if self._stop_orphans("registry") else 0.0
+            if not st.rootless:  # rootless: the ports are the ones the namespace publishes
+                st.backend_port = self._pick_port(st.backend_port, patience=patience)
             cfg = registry.write_config(p.registry_dir, p.registry_storage, st.backend_port, st.service_password,
                                         st.student_password)
-            reg_proc = procs.spawn(["docker-registry", "serve", str(cfg)], p.registry_dir / "registry.log")
-            st.registry_pid = reg_proc.pid
+            reg_proc = procs.spawn([*launcher, "docker-registry", "serve", str(cfg)], p.registry_dir / "registry.log")
+            self.services["registry"].remember(st, reg_proc.pid)
             st.save(p.state_file)  # at once: a kill from here on leaves a state that knows its pid
             started.append((reg_proc.pid, self.registry_marker))
-        gw_config = p.root / "gateway.json"
-        if procs.alive(st.gateway_pid, str(gw_config)) and _json(gw_config).get("backend_port") != st.backend_port:
-            procs.stop(st.gateway_pid, str(gw_config))  # the registry came back on another port
-        if not procs.alive(st.gateway_pid, str(gw_config)):
-            patience = 2.0 if self._stop_orphans(str(gw_config)) else 0.0
-            st.mirror_port = self._pick_port(st.mirror_port, avoid={st.backend_port}, patience=patience)
-            st.registry_port = self._pick_port(st.registry_port, avoid={st.backend_port, st.mirror_port},
-                                               patience=patience)
-            gw_config.write_text(json.dumps({
-                "backend_port": st.backend_port, "mirror_port": st.mirror_port, "registry_port": st.registry_port,
-                "service_auth": "Basic " + b64encode(f"{SERVICE_USER}:{st.service_password}".encode()).decode(),
-                "search_meta": str(p.root / "search.json"),
-            }))
-            (p.root / "search.json").write_text(json.dumps(seeds.SEARCH_META, ensure_ascii=False, indent=2))
-            gw_proc = procs.spawn([sys.executable, "-m", "dockerlearn.gateway", str(gw_config)],
+        if self._alive("gateway", st) and _json(gw_config).get("backend_port") != st.backend_port:
+            self._stop("gateway", st)  # the registry came back on another port
+        if not self._alive("gateway", st):
+            patience = 2.0 if self._stop_orphans("gateway") else 0.0
+            if not st.rootless:
+                st.mirror_port = self._pick_port(st.mirror_port, avoid={st.backend_port}, patience=patience)
+                st.registry_port = self._pick_port(st.registry_port, avoid={st.backend_port, st.mirror_port},
+                                                   patience=patience)
+            self._write_gateway_config(st)
+            gw_proc = procs.spawn([*launcher, sys.executable, "-m", "dockerlearn.gateway", str(gw_config)],
                                   p.root / "gateway.log", env=self._gateway_env())
-            st.gateway_pid = gw_proc.pid
+            self.services["gateway"].remember(st, gw_proc.pid)
             st.save(p.state_file)
             started.append((gw_proc.pid, str(gw_config)))
-        if self.dockerd_pid() is not None and not self._daemon_follows(st):
-            # The gateway came back on other ports: the daemon's mirror and proxy must follow it.
-            procs.stop(self.dockerd_pid(), self.dockerd_marker, timeout=15)
-        if self.dockerd_pid() is None or not self.dockerd_ready():
-            dockerd_proc = self._start_dockerd(st)
-            started.append((dockerd_proc.pid, self.dockerd_marker))
+        if not st.rootless:
+            if self.dockerd_pid() is not None and not self._daemon_follows(st):
+                # The gateway came back on other ports: the daemon's mirror and proxy must follow it.
+                self._stop("dockerd", st)
+            if self.dockerd_pid() is None or not self.dockerd_ready():
+                dockerd_proc = self._start_dockerd(st)
+                started.append((dockerd_proc.pid, self.dockerd_marker))
         st.save(p.state_file)
 
         # While dockerd boots, the registry gets its seeds.
         if reg_proc:
-            procs.wait_until(lambda: procs.tcp_ready(st.backend_port), what="本地镜像仓库 docker-registry",
+            procs.wait_until(lambda: procs.http_ready(st.backend_port), what="本地镜像仓库 docker-registry",
                              timeout=15, log=p.registry_dir / "registry.log", proc=reg_proc,
                              hint="查看日志；端口被占用时再运行一次 dockerlearn up 会换一个端口。")
         if gw_proc:
-            procs.wait_until(lambda: procs.tcp_ready(st.mirror_port) and procs.tcp_ready(st.registry_port),
+            procs.wait_until(lambda: procs.http_ready(st.mirror_port) and procs.http_ready(st.registry_port),
                              what="仓库网关 gateway", timeout=15, log=p.root / "gateway.log", proc=gw_proc)
         if reg_proc or not st.seeded:
             st.seeded = self._seed()
@@ -343,11 +395,66 @@ class Sandbox:
             st.save(p.state_file)
         self._say(f"沙箱 {self.name} 已就绪（{time.monotonic() - t0:.1f} 秒）：DOCKER_HOST=unix://{p.socket}")
 
-    @staticmethod
-    def _stop_orphans(marker: str) -> bool:
-        orphans = [pid for pid in procs.pids_matching(marker) if pid != os.getpid()]
+    def _start_namespace(self, st: State) -> Optional[subprocess.Popen]:
+        """Rootless: (re)start the daemon under rootlesskit when its namespace is gone, and with it
+        the registry and the gateway, which lived in the old network. None when all is up."""
+        p = self.paths
+        pid = self.dockerd_pid()
+        if (pid is not None and st.public_mirror_port and rootless.child_pid(p.rootlesskit_dir)
+                and self._daemon_follows(st)):
+            return None
+        for name in ("dockerd", "gateway", "registry"):
+            self._stop(name, st)
+            self._stop_orphans(name)
+        st.backend_port = self._pick_port(st.backend_port, patience=2.0)
+        st.mirror_port = self._pick_port(st.mirror_port, avoid={st.backend_port}, patience=2.0)
+        st.registry_port = self._pick_port(st.registry_port, avoid={st.backend_port, st.mirror_port}, patience=2.0)
+        st.public_mirror_port = self._pick_port(st.public_mirror_port, patience=0,
+                                                avoid={st.backend_port, st.mirror_port, st.registry_port})
+        proc = self._start_dockerd(st)
+        st.save(p.state_file)
+        procs.wait_until(lambda: rootless.child_pid(p.rootlesskit_dir) is not None, what="rootlesskit",
+                         timeout=15, log=p.dockerd_log, proc=proc,
+                         hint="rootlesskit 需要从属 ID 范围和可用的 /dev/net/tun：请管理员运行 sudo bash scripts/setup。")
+        return proc
+
+    def _launcher(self, st: State) -> list[str]:
+        """How the registry and the gateway are started: directly in root mode; rootless, inside
+        the daemon's network namespace, where 127.0.0.1 is the sandbox's own."""
+        if not st.rootless:
+            return []
+        pid = rootless.child_pid(self.paths.rootlesskit_dir)
+        if pid is None:
+            raise SandboxDown(self.name)
+        return rootless.enter(pid)
+
+    def _write_gateway_config(self, st: State) -> None:
+        p = self.paths
+        (p.root / "gateway.json").write_text(json.dumps({
+            "backend_port": st.backend_port, "mirror_port": st.mirror_port, "registry_port": st.registry_port,
+            "service_auth": "Basic " + b64encode(f"{SERVICE_USER}:{st.service_password}".encode()).decode(),
+            "search_meta": str(p.root / "search.json"),
+            "public_mirror_port": st.public_mirror_port if st.rootless else 0,
+            "state_file": str(p.state_file),
+        }))
+        (p.root / "search.json").write_text(json.dumps(seeds.SEARCH_META, ensure_ascii=False, indent=2))
+
+    def beside(self, argv: Sequence[str], publish: Sequence[int] = ()) -> list[str]:
+        """The command line that runs argv where the daemon's 127.0.0.1 is (its network namespace,
+        rootless), with ports it listens on published on the host's 127.0.0.1."""
+        st = self.state
+        if not st.rootless:
+            return list(argv)
+        prefix = self._launcher(st)
+        for port in publish:
+            rootless.publish(self.paths.rootlesskit_dir, port)
+        return [*prefix, *argv]
+
+    def _stop_orphans(self, name: str) -> bool:
+        svc = self.services[name]
+        orphans = svc.orphans()
         for pid in orphans:
-            procs.stop(pid, marker, timeout=5)
+            procs.stop(pid, svc.marker, timeout=svc.stop_timeout)
         return bool(orphans)
 
     def _daemon_follows(self, st: State) -> bool:
@@ -444,7 +551,11 @@ class Sandbox:
             runtime = p.root / "xdg-runtime"  # the rootless daemon wants one, private to the user
             runtime.mkdir(mode=0o700, exist_ok=True)
             env["XDG_RUNTIME_DIR"] = str(runtime)
-            argv = rootless.wrap(argv, p.rootlesskit_dir)
+            # The host's mirror port leads to the gateway's public view: seeds only.
+            ports = [(st.backend_port, st.backend_port), (st.mirror_port, st.public_mirror_port),
+                     (st.registry_port, st.registry_port)]
+            argv = rootless.wrap(argv, p.rootlesskit_dir, ports,
+                                 rootless.slirp_wrapper(self.ensure_bin()))
         return procs.spawn(argv, p.dockerd_log, env=env)
 
     def registry_client(self, user: str = SERVICE_USER, password: Optional[str] = None) -> registry.RegistryClient:
@@ -474,9 +585,8 @@ class Sandbox:
         with self._locked():
             st = self.state
             self._kill_containers()
-            procs.stop(procs.read_pid(self.paths.pidfile), self.dockerd_marker, timeout=15)
-            procs.stop(st.gateway_pid, self.gateway_marker)
-            procs.stop(st.registry_pid, self.registry_marker)
+            for name in ("dockerd", "gateway", "registry"):
+                self._stop(name, st)
             self._sweep()
         self._client = None
 
@@ -510,10 +620,11 @@ class Sandbox:
         # Our own services by their own paths: a JupyterLab serving <root>/notebooks is not one of them.
         # containerd by its config, its shims by its socket: whole arguments, so that a `tail -f`
         # of a log, or another home's sandbox of the same name, is never taken for one of ours.
+        services = self.services
         markers = [str(p.exec_root / "containerd" / "containerd.toml"),
-                   str(p.exec_root / "containerd" / "containerd.sock"), self.dockerd_marker]
+                   str(p.exec_root / "containerd" / "containerd.sock"), services["dockerd"].marker]
         if not daemon_only:
-            markers += [self.registry_marker, self.gateway_marker]
+            markers += [services["registry"].marker, services["gateway"].marker]
         for marker in markers:
             for pid in procs.pids_matching(marker):
                 if pid != os.getpid():
@@ -626,8 +737,7 @@ class Sandbox:
         return Status(
             name=self.name, root=str(self.paths.root), exists=exists,
             dockerd=pid is not None and self.dockerd_ready(), dockerd_pid=pid,
-            registry=procs.alive(st.registry_pid, self.registry_marker),
-            gateway=procs.alive(st.gateway_pid, self.gateway_marker),
+            registry=self._alive("registry", st), gateway=self._alive("gateway", st),
             socket=str(self.paths.socket),
             registry_address=f"127.0.0.1:{st.registry_port}", mirror_address=f"127.0.0.1:{st.mirror_port}",
             seeded=sorted(st.seeded),

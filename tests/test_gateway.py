@@ -105,6 +105,54 @@ def test_mirror_is_anonymous_and_read_only(gw):
     assert gw.registry_client().tags("library/busybox") == before
 
 
+@pytest.fixture
+def public_view(gw, tmp_path):
+    """A second gateway on the sandbox's registry, with the public view rootless mode publishes
+    on the host (the daemon keeps the full mirror inside its own network)."""
+    import subprocess
+    import sys
+    from dockerlearn import procs
+    cfg = json.loads((gw.paths.root / "gateway.json").read_text())
+    ports = [procs.free_port() for _ in range(3)]
+    cfg.update(mirror_port=ports[0], registry_port=ports[1], public_mirror_port=ports[2],
+               state_file=str(gw.paths.state_file))
+    (tmp_path / "gw.json").write_text(json.dumps(cfg))
+    proc = subprocess.Popen([sys.executable, "-m", "dockerlearn.gateway", str(tmp_path / "gw.json")])
+    try:
+        procs.wait_until(lambda: procs.http_ready(ports[2]), what="gateway", timeout=10, log=tmp_path / "none")
+        yield f"127.0.0.1:{ports[2]}", f"127.0.0.1:{ports[0]}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_public_view_of_the_mirror_shows_only_the_seeds(gw, public_view):
+    public, inside = public_view
+    ok(gw.run("pull -q busybox"))
+    ok(gw.run(["tag", "busybox", f"{gw.registry_address}/library/private:1"]))
+    ok(gw.run(["login", "-u", STUDENT_USER, "--password-stdin", gw.registry_address],
+              input=gw.state.student_password))
+    ok(gw.run(["push", "-q", f"{gw.registry_address}/library/private:1"]))
+    ok(gw.run(["tag", "busybox", f"{gw.registry_address}/library/busybox:pushed"]))
+    ok(gw.run(["push", "-q", f"{gw.registry_address}/library/busybox:pushed"]))
+    # The daemon's own mirror serves what the learner pushed under library/ ...
+    assert "library/private" in json.loads(request(inside, "GET", "/v2/_catalog")[3])["repositories"]
+    assert request(inside, "GET", "/v2/library/private/manifests/1")[0] == 200
+    # ... the public view only the seeds, worded as the registry would.
+    status, _, _, body = request(public, "GET", "/v2/_catalog")
+    assert status == 200 and body == b'{"repositories":["library/busybox","library/debian"]}\n'
+    assert request(public, "GET", "/v2/")[0] == 200
+    assert request(public, "GET", "/v2/library/private/tags/list")[0] == 404
+    assert request(public, "GET", "/v2/library/private/manifests/1")[0] == 404
+    tags = json.loads(request(public, "GET", "/v2/library/busybox/tags/list")[3])["tags"]
+    assert "latest" in tags and "pushed" not in tags
+    accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
+    assert request(public, "GET", "/v2/library/busybox/manifests/latest", accept)[0] == 200
+    assert request(public, "GET", "/v2/library/busybox/manifests/pushed", accept)[0] == 404
+    assert request(public, "PUT", "/v2/library/busybox/manifests/x", body=b"{}")[0] == 405
+    gw.reset()
+
+
 @pytest.mark.parametrize("port", ["mirror", "registry"])
 def test_proxy_refuses_the_way_out(gw, port):
     """The mirror is dockerd's HTTP(S) proxy: CONNECT and absolute URLs are refused, on both ports."""

@@ -115,9 +115,12 @@ def test_two_learners_cannot_reach_each_others_sandbox(learner):
     r = as_user(learner, "dockerlearn up --name rl --no-debian -q && eval \"$(dockerlearn env --name rl)\" && "
                          "docker pull -q busybox >/dev/null && docker tag busybox \"$REGISTRY/a/app:1\" && "
                          "echo \"$REGISTRY_PASSWORD\" | docker login -u student --password-stdin \"$REGISTRY\" >/dev/null 2>&1 && "
-                         "docker push -q \"$REGISTRY/a/app:1\" && echo \"A_REGISTRY=$REGISTRY\"")
+                         "docker push -q \"$REGISTRY/a/app:1\" && docker tag busybox \"$REGISTRY/library/secret:1\" && "
+                         "docker push -q \"$REGISTRY/library/secret:1\" && "
+                         "echo \"A_REGISTRY=$REGISTRY\" && echo \"A_MIRROR=$MIRROR\"")
     assert r.returncode == 0, r.stdout + r.stderr
     registry = next(l.split("=", 1)[1] for l in r.stdout.splitlines() if l.startswith("A_REGISTRY="))
+    mirror = next(l.split("=", 1)[1] for l in r.stdout.splitlines() if l.startswith("A_MIRROR="))
     attempt = as_user(other, f"""
         docker -H unix://{a_root}/docker.sock images >/dev/null 2>&1 && echo SOCKET-OPEN || echo SOCKET-REFUSED
         cat {a_root}/sandbox.json >/dev/null 2>&1 && echo STATE-READ || echo STATE-REFUSED
@@ -126,14 +129,27 @@ def test_two_learners_cannot_reach_each_others_sandbox(learner):
         curl -s -o /dev/null -w 'GUESS-%{{http_code}}\\n' -u student:dockerlearn http://{registry}/v2/_catalog
         curl -s -o /dev/null -w 'DELETE-%{{http_code}}\\n' -X DELETE -u student:dockerlearn \\
              http://{registry}/v2/a/app/manifests/1
+        echo "MIRROR-CATALOG $(curl -s http://{mirror}/v2/_catalog)"
+        curl -s -o /dev/null -w 'MIRROR-SECRET-%{{http_code}}\\n' http://{mirror}/v2/library/secret/tags/list
+        curl -s -o /dev/null -w 'MIRROR-APP-%{{http_code}}\\n' http://{mirror}/v2/a/app/manifests/1
         dockerlearn up --name b --no-debian -q && eval "$(dockerlearn env --name b)"
         echo "$REGISTRY_PASSWORD" | docker login -u student --password-stdin {registry} >/dev/null 2>&1 \\
              && echo LOGIN-OK || echo LOGIN-REFUSED
+        # B's daemon has a network of its own: A's mirror and registry are out of its reach.
+        docker pull -q {mirror}/library/busybox:latest >/dev/null 2>&1 && echo DAEMON-MIRROR-OK || echo DAEMON-MIRROR-REFUSED
+        docker pull -q {registry}/library/secret:1 >/dev/null 2>&1 && echo DAEMON-REGISTRY-OK || echo DAEMON-REGISTRY-REFUSED
+        docker pull -q busybox >/dev/null
+        # Nor can a container on the daemon's network reach the host's loopback (slirp's 10.0.2.2).
+        docker run --rm --network host busybox nc -z -w 2 10.0.2.2 {registry.rsplit(":", 1)[1]} \\
+             && echo HOST-LOOPBACK-OPEN || echo HOST-LOOPBACK-REFUSED
         dockerlearn destroy --name b >/dev/null
     """)
     out = attempt.stdout
+    catalog = next(l for l in out.splitlines() if l.startswith("MIRROR-CATALOG"))
+    assert "library/busybox" in catalog and "secret" not in catalog and "a/app" not in catalog, catalog
     for expected in ("SOCKET-REFUSED", "STATE-REFUSED", "NOTEBOOKS-REFUSED", "CATALOG-401", "GUESS-401",
-                     "DELETE-401", "LOGIN-REFUSED"):
+                     "DELETE-401", "LOGIN-REFUSED", "MIRROR-SECRET-404", "MIRROR-APP-404",
+                     "DAEMON-MIRROR-REFUSED", "DAEMON-REGISTRY-REFUSED", "HOST-LOOPBACK-REFUSED"):
         assert expected in out, f"{expected} missing:\n{out}\n{attempt.stderr}"
     check = as_user(learner, "eval \"$(dockerlearn env --name rl)\" && "
                              "curl -s -u \"student:$REGISTRY_PASSWORD\" http://$REGISTRY/v2/a/app/tags/list")

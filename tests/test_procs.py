@@ -1,0 +1,60 @@
+"""How a sandbox tells its own processes from every other: a whole argument (its config file)
+and, for the services it spawns, the start time that goes with the pid."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from dockerlearn import procs
+
+
+def sleeper(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", *args])
+
+
+def test_marker_is_a_whole_argument_not_a_substring(tmp_path):
+    marker = str(tmp_path / "config.yml")
+    other = sleeper(marker + ".bak", "tail", "-f", marker + "-log")
+    ours = sleeper("serve", marker)
+    try:
+        assert not procs.alive(other.pid, marker), "a longer path that starts the same is not ours"
+        assert procs.alive(ours.pid, marker)
+        assert procs.pids_matching(marker) == [ours.pid]
+    finally:
+        other.kill(); ours.kill(); other.wait(); ours.wait()
+
+
+def test_start_time_tells_a_reused_pid():
+    proc = sleeper("x")
+    try:
+        start = procs.start_time(proc.pid)
+        assert start > 0
+        assert procs.alive(proc.pid, "x", start)
+        # The same pid with another start time is another process (a pid reused after a reboot or a wrap).
+        assert not procs.alive(proc.pid, "x", start + 1)
+        procs.stop(proc.pid, "x", start=start + 1, timeout=1)
+        assert proc.poll() is None, "stop leaves a process that is not the one it was given"
+        procs.stop(proc.pid, "x", start=start, timeout=5)
+        assert proc.wait(5) is not None
+    finally:
+        proc.kill()
+    assert procs.start_time(proc.pid) == 0 and not procs.alive(proc.pid)
+
+
+def test_http_ready_needs_an_answer_not_just_a_connection():
+    import socket
+    import threading
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    port = s.getsockname()[1]
+
+    def accept_and_close():  # like rootlesskit's port driver when nothing listens inside yet
+        conn, _ = s.accept()
+        conn.close()
+
+    t = threading.Thread(target=accept_and_close)
+    t.start()
+    assert not procs.http_ready(port)
+    t.join()
+    s.close()
