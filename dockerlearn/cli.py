@@ -85,6 +85,22 @@ def cmd_beside(args) -> int:
     os.execvpe(argv[0], argv, sb.full_env())
 
 
+def cmd_classroom(args) -> int:
+    from .classroom import provision
+    config = provision.setup(args.roster, args.teacher, Path(args.dir), args.port, args.remove_missing)
+    if args.setup_only:
+        print(f"账户和配置已就绪；启动：sudo dockerlearn classroom {args.roster} "
+              + " ".join(f"--teacher {t}" for t in args.teacher))
+        return 0
+    provision.start(config, args.port)
+    return 0
+
+
+def cmd_singleuser(args) -> int:
+    from .classroom.singleuser import main as singleuser
+    return singleuser(args.argv)
+
+
 def cmd_prepare(args) -> int:
     """Build the seed images into the cache (the slow, networked part of the first `up`)."""
     from . import seeds
@@ -155,6 +171,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--publish", type=int, action="append", default=[], metavar="PORT",
                    help="把程序监听的这个端口也开放到本机的 127.0.0.1（可重复）")
     p.add_argument("argv", nargs=argparse.REMAINDER, help="要运行的命令，写在 -- 后面")
+    p = add("classroom", cmd_classroom, "（root）从名单 CSV 建立教室：每个学生一个账户和无 root 沙箱，用 JupyterHub 登录，老师有进度面板")
+    p.add_argument("roster", help="名单 CSV，列为 id,last_name,first_name,email（nbgrader 的格式）")
+    p.add_argument("--teacher", action="append", default=[], metavar="USER", help="老师的用户名（可重复；不存在时自动创建）")
+    p.add_argument("--dir", default="/var/lib/dockerlearn/classroom", help="教室目录：账户记录、初始密码、JupyterHub 的数据库")
+    p.add_argument("--port", type=int, default=8000, help="JupyterHub 的端口（只监听 127.0.0.1；内部还用之后的 3 个端口）")
+    p.add_argument("--remove-missing", action="store_true", help="删除名单里已经没有的学生账户（连同家目录和沙箱）")
+    p.add_argument("--setup-only", action="store_true", help="只建立账户和配置，不启动 JupyterHub")
+    p = add("singleuser", cmd_singleuser, "（由教室的 JupyterHub 以学生身份运行）启动学生自己的沙箱，再启动 JupyterLab")
+    p.add_argument("argv", nargs=argparse.REMAINDER, help="交给 jupyterhub-singleuser 的参数")
     p = add("prepare", cmd_prepare, "预先构建种子镜像缓存（第一次需要访问 Debian 软件源）")
     p.add_argument("--no-debian", action="store_true", help="只构建 busybox")
     p = add("lab", cmd_lab, "启动沙箱，然后在 notebooks/ 上打开 JupyterLab")
@@ -175,7 +200,11 @@ def _add_course_commands(sub, add) -> None:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "func", None) is cmd_singleuser:
+        args.argv = [*args.argv, *extra]  # JupyterHub's own options, for jupyterhub-singleuser
+    elif extra:
+        parser.error("unrecognized arguments: " + " ".join(extra))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

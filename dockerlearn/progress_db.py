@@ -145,14 +145,23 @@ class ProgressDB:
         return sum(r.passed for r in self.rows(exercise_ids))
 
     def export(self, fmt: str, exercise_ids: Optional[list[str]] = None) -> str:
-        rows = [{"learner": self.learner, **asdict(r)} for r in self.rows(exercise_ids)]
-        if fmt == "json":
-            return json.dumps(rows, ensure_ascii=False, indent=2)
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=["learner", "exercise_id", "tries", "passed", "first_pass", "last_try"])
-        writer.writeheader()
-        writer.writerows(rows)
-        return buf.getvalue()
+        return export_rows(self.learner, self.rows(exercise_ids), fmt)
+
+    def last_activity(self) -> Optional[float]:
+        """When the learner last pressed 检查 (seconds since the epoch), or None."""
+        return self._run(lambda c: c.execute("SELECT MAX(at) FROM attempts").fetchone()[0])[0]
+
+
+def export_rows(learner: str, rows: list[Row], fmt: str) -> str:
+    """A learner's rows as CSV or JSON: what `dockerlearn progress` and the teacher's dashboard give."""
+    data = [{"learner": learner, **asdict(r)} for r in rows]
+    if fmt == "json":
+        return json.dumps(data, ensure_ascii=False, indent=2)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["learner", "exercise_id", "tries", "passed", "first_pass", "last_try"])
+    writer.writeheader()
+    writer.writerows(data)
+    return buf.getvalue()
 
 
 def _fmt(ts: float) -> str:
