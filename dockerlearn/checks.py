@@ -108,10 +108,6 @@ class CheckContext:
             raise CheckFailed(f"没有找到{what} {ref}")
         return data
 
-    def no_image(self, ref: str, reason: str = "") -> None:
-        if self.find_image(ref) is not None:
-            raise CheckFailed(reason or f"镜像 {ref} 还在")
-
     def same_image(self, ref: str, other: str) -> None:
         a, b = self.image(ref), self.image(other)
         if a["Id"] != b["Id"]:
@@ -181,9 +177,6 @@ class CheckContext:
 
     def registry_tags(self, repository: str) -> list[str]:
         return self.registry.tags(repository)
-
-    def registry_manifest(self, repository: str, tag: str) -> Optional[tuple[str, dict]]:
-        return self.registry.manifest(repository, tag)
 
     def registry_image_id(self, repository: str, tag: str) -> Optional[str]:
         """The image ID (config digest) a registry tag points at, or None."""

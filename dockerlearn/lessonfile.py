@@ -30,7 +30,6 @@ class Exercise:
     solution: str
     setup: str = ""
     wrong: str = ""
-    lesson: str = ""
 
     @property
     def lesson_id(self) -> str:
@@ -152,7 +151,6 @@ def _exercise(content: str, path: Path, line: int, lesson_id: str) -> Exercise:
         id=ex_id, title=str(data.get("title") or ex_id), prompt=str(data["prompt"]).strip(),
         hints=[str(h).strip() for h in hints], solution=str(data["solution"]).strip(),
         setup=str(data.get("setup") or "").strip(), wrong=str(data.get("wrong") or "").strip(),
-        lesson=lesson_id,
     )
 
 

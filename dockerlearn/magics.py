@@ -81,7 +81,7 @@ def split_command(line: str) -> list[str]:
     return args
 
 
-def attach(name: Optional[str] = None, quiet: bool = False):
+def attach(name: Optional[str] = None):
     """Start or reuse the sandbox and pin this process (the kernel) to it."""
     global _sandbox
     from .sandbox import Sandbox

@@ -8,8 +8,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import BinaryIO, Callable, Optional
-from urllib.parse import urlsplit
+from typing import Optional
 
 from .errors import RegistryError
 from .imagebuild import MANIFEST_V2, Image
@@ -88,13 +87,6 @@ class RegistryClient:
         return resp.status, headers_out, data
 
     # --- reading ---
-    def ping(self) -> bool:
-        try:
-            status, _, _ = self.request("GET", "/v2/", ok=None)
-        except RegistryError:
-            return False
-        return status == 200
-
     def catalog(self) -> list[str]:
         repos: list[str] = []
         path = "/v2/_catalog?n=1000"
@@ -116,37 +108,6 @@ class RegistryClient:
         if status == 404:
             return None
         return headers.get("docker-content-digest", ""), json.loads(data)
-
-    def blob(self, repository: str, digest: str) -> bytes:
-        return self.request("GET", f"/v2/{repository}/blobs/{digest}")[2]
-
-    def has_blob(self, repository: str, digest: str) -> bool:
-        return self.request("HEAD", f"/v2/{repository}/blobs/{digest}", ok=(200, 404))[0] == 200
-
-    # --- writing ---
-    def upload_blob(self, repository: str, digest: str, data: bytes | BinaryIO, size: int) -> None:
-        if self.has_blob(repository, digest):
-            return
-        _, headers, _ = self.request("POST", f"/v2/{repository}/blobs/uploads/")
-        loc = urlsplit(headers["location"])
-        path = f"{loc.path}?{loc.query + '&' if loc.query else ''}digest={digest}"
-        self.request("PUT", path, body=data,
-                     headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
-
-    def push_image(self, img: Image, progress: Optional[Callable[[int], None]] = None) -> None:
-        """Upload an assembled image's blobs and manifest, then point every tag at it."""
-        for layer in img.layers:
-            with open(layer.path, "rb") as f:
-                self.upload_blob(img.repository, layer.digest, f, layer.size)
-            if progress:
-                progress(layer.size)
-        self.upload_blob(img.repository, img.config_digest, img.config, len(img.config))
-        for tag in img.tags:
-            self.request("PUT", f"/v2/{img.repository}/manifests/{tag}", body=img.manifest,
-                         headers={"Content-Type": MANIFEST_V2})
-
-    def delete_manifest(self, repository: str, digest: str) -> None:
-        self.request("DELETE", f"/v2/{repository}/manifests/{digest}", ok=(202, 404))
 
 
 def write_storage(storage: Path, img: Image) -> None:
