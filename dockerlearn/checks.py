@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from .errors import DockerlearnError, SandboxDown, UnknownExercise
+from .errors import DockerlearnError, UnknownExercise, as_error, docker_error_kind
 
 CheckFn = Callable[["CheckContext"], Optional[str]]
 _CHECKS: dict[str, CheckFn] = {}
@@ -113,10 +113,8 @@ class CheckContext:
         import docker.errors
         try:
             return self._api.inspect_image(ref)
-        except docker.errors.ImageNotFound:
-            return None
-        except docker.errors.APIError as e:  # e.g. an invalid reference format
-            if e.status_code in (400, 404):
+        except docker.errors.APIError as e:  # not there, or an invalid reference format
+            if docker_error_kind(e) == "missing":
                 return None
             raise
 
@@ -369,13 +367,11 @@ def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
         verdict = Verdict(exercise_id, True, message)
     except CheckFailed as e:
         verdict = Verdict(exercise_id, False, e.reason)
-    except SandboxDown as e:
-        return Verdict(exercise_id, False, e.message + "。" + e.hint, time.perf_counter() - t0)
-    except DockerlearnError as e:
-        return Verdict(exercise_id, False, e.render(), time.perf_counter() - t0)
-    except _docker_unreachable() as e:  # the daemon died between ping and check
-        down = SandboxDown(sandbox.name, str(e)[:120])
-        return Verdict(exercise_id, False, down.message + "。" + down.hint, time.perf_counter() - t0)
+    except Exception as e:  # the daemon died meanwhile, refused a request, a course bug…
+        error = as_error(e, sandbox.name)
+        if error is None:
+            raise
+        return Verdict(exercise_id, False, error.render(), time.perf_counter() - t0)
     verdict.seconds = time.perf_counter() - t0
     if record:
         from .progress_db import ProgressDB
@@ -387,8 +383,3 @@ def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
         if notice:
             verdict.notices.append(notice)
     return verdict
-
-
-def _docker_unreachable() -> tuple:
-    import requests.exceptions
-    return (requests.exceptions.ConnectionError,)

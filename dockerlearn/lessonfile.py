@@ -11,14 +11,12 @@ from typing import Optional
 
 import yaml
 
+from .errors import LessonFormatError  # noqa: F401  (raised here; importers find it here too)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LESSONS_DIR = REPO_ROOT / "lessons"
 RUNNABLE = {"docker", "bash", "file", "python"}
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-class LessonFormatError(ValueError):
-    pass
 
 
 @dataclass
