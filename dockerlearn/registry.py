@@ -42,17 +42,22 @@ def write_config(folder: Path, storage: Path, port: int, service_password: str, 
     htpasswd.write_text(htpasswd_line("dockerlearn-service", service_password) + "\n"
                         + htpasswd_line(STUDENT_USER, student_password) + "\n")
     htpasswd.chmod(0o600)
+    import yaml  # here: the gateway imports this module and starts without it
     cfg = folder / "config.yml"
-    cfg.write_text(
-        "version: 0.1\n"
-        "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
-        "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n  secret: {secrets.token_hex(16)}\n"
-        "auth:\n  htpasswd:\n    realm: dockerlearn\n"
-        f"    path: {htpasswd}\n"
-    )
+    cfg.write_text(yaml.safe_dump(registry_config(storage, port, htpasswd), sort_keys=False))
     return cfg
+
+
+def registry_config(storage: Path, port: int, htpasswd: Path) -> dict:
+    """docker-registry's configuration as data: yaml.safe_dump quotes any path (": ", "#", spaces)."""
+    return {
+        "version": 0.1,
+        "log": {"level": "warn", "accesslog": {"disabled": True}},
+        "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True},
+                    "maintenance": {"uploadpurging": {"enabled": False}}},
+        "http": {"addr": f"127.0.0.1:{port}", "secret": secrets.token_hex(16)},
+        "auth": {"htpasswd": {"realm": "dockerlearn", "path": str(htpasswd)}},
+    }
 
 
 class RegistryClient:
