@@ -9,8 +9,6 @@ from pathlib import Path
 
 from .errors import DockerlearnError, SandboxDown, as_error
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 
 def _sandbox(args, **kw):
     from .sandbox import Sandbox
@@ -106,7 +104,8 @@ def learner_notebooks(sb) -> Path:
     import shutil
     target = sb.paths.root / "notebooks"
     target.mkdir(parents=True, exist_ok=True)
-    for nb in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
+    from .paths import course_dir
+    for nb in sorted((course_dir() / "notebooks").glob("*.ipynb")):
         if not (target / nb.name).exists():
             shutil.copy2(nb, target / nb.name)
     return target
