@@ -3,6 +3,7 @@ reach the learner as a Chinese message with the English term, by every route: th
 a check's verdict and the notebook. Only a real bug shows a traceback."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -160,3 +161,21 @@ def test_notebook_panel_of_an_unknown_id(capsys):
     assert widgets.panel("tag.nope") is None
     err = capsys.readouterr().err
     assert "没有编号为 'tag.nope' 的练习" in err and "unknown exercise id" in err
+
+
+def test_load_ext_when_up_fails_with_a_command_error(tmp_path):
+    """%load_ext: a failing program under `up` is a message, and docker points nowhere."""
+    code = ("import os, subprocess\n"
+            "from dockerlearn import sandbox\n"
+            "def up(self):\n"
+            "    subprocess.run(['sh', '-c', 'echo dockerd broke >&2; exit 1'], check=True, capture_output=True)\n"
+            "sandbox.Sandbox.up = up\n"
+            "from IPython.testing.globalipapp import start_ipython\n"
+            "ip = start_ipython()\n"
+            "ip.run_line_magic('load_ext', 'dockerlearn')\n"
+            "print('HOST=' + os.environ['DOCKER_HOST'])\n")
+    env = dict(os.environ, DOCKERLEARN_NAME="t-err", DOCKERLEARN_HOME=str(tmp_path / "home"))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert "命令执行失败（退出码 1）" in r.stderr and "command failed" in r.stderr and "dockerd broke" in r.stderr
+    assert "HOST=unix:///nonexistent/" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
