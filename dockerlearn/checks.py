@@ -77,7 +77,7 @@ class CheckContext:
     """What a check may look at: the sandbox's images, containers, registry and work directory.
 
     This is the whole check API: lessons/NN-slug.py files use these methods and nothing else
-    (tests/test_lessons.py greps for reaches around it). Methods that take `img` accept a
+    (tests/test_check_api.py greps for reaches around it). Methods that take `img` accept a
     reference (name:tag, ID or ID prefix) or the inspect data already fetched. The table of
     methods is in lessons/FORMAT.md.
     """

@@ -1,5 +1,5 @@
 """`pip install .` (not editable) carries the course: lessons/, their checks, the options tables and
-the notebooks ship as package data (dockerlearn/course/), and the installed command finds them
+the notebooks ship as package data (dockerlearn/data/), and the installed command finds them
 from any directory. $DOCKERLEARN_COURSE points elsewhere, with a Chinese error when it is wrong."""
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_wheel_holds_the_whole_course(installed):
     want += [f"lessons/{p.name}" for p in (REPO / "lessons").glob("[0-9][0-9]-*.*")]
     want += [f"lessons/options/{p.name}" for p in (REPO / "lessons" / "options").glob("*.json")]
     want += [f"notebooks/{p.name}" for p in (REPO / "notebooks").glob("*.ipynb")]
-    missing = [w for w in want if f"dockerlearn/course/{w}" not in names]
+    missing = [w for w in want if f"dockerlearn/data/{w}" not in names]
     assert not missing, f"not in the wheel: {missing}"
     assert len(want) > 60
 
@@ -60,7 +60,7 @@ def test_installed_command_finds_the_course(installed):
     _, site = installed
     where = run_installed(site, "-c", "from dockerlearn.paths import course_dir; print(course_dir())")
     assert where.returncode == 0, where.stderr
-    assert Path(where.stdout.strip()) == site / "dockerlearn" / "course"
+    assert Path(where.stdout.strip()) == site / "dockerlearn" / "data"
     r = run_installed(site, "-m", "dockerlearn", "exercises")
     assert r.returncode == 0, r.stderr
     assert "tag.add-tag" in r.stdout and "capstone.save-load" in r.stdout
