@@ -32,7 +32,7 @@ os.environ.pop("DOCKERLEARN_NAME", None)
 
 from dockerlearn import procs, seeds  # noqa: E402
 from dockerlearn.sandbox import Sandbox  # noqa: E402
-from tests.sandbox_helpers import BareDockerd  # noqa: E402
+from dockerlearn.baseline import BareDockerd  # noqa: E402
 
 TARGETS = {"cold": 1.5, "ratio": 5.0, "warm": 0.3, "reset": 2.0, "memory": 150.0}
 made: list[Sandbox] = []

@@ -14,6 +14,7 @@ from typing import Optional
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from .errors import DockerlearnError
 from .lessonfile import REPO_ROOT, Lesson, Part, load_all
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -185,7 +186,8 @@ def build(sandbox, slugs: Optional[list[str]] = None, run: bool = True, log=prin
     if slugs:
         unknown = set(slugs) - {l.slug for l in lessons} - {l.id for l in lessons}
         if unknown:
-            raise SystemExit(f"没有这些课：{', '.join(sorted(unknown))}")
+            raise DockerlearnError(f"没有这些课：{', '.join(sorted(unknown))}", term="unknown lesson",
+                                   hint="写 lessons/ 里的文件名（如 02-tag）或课的 id（如 tag）。")
         lessons = [l for l in lessons if l.slug in slugs or l.id in slugs]
     NOTEBOOKS_DIR.mkdir(exist_ok=True)
     if run:

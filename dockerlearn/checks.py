@@ -6,6 +6,7 @@ returns normally passes; the string it returns (if any) is shown with the ✅.
 """
 from __future__ import annotations
 
+import base64
 import difflib
 import html
 import importlib.util
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from .errors import DockerlearnError, SandboxDown, UnknownExercise
+from .errors import DockerlearnError, UnknownExercise, as_error, docker_error_kind
 
 CheckFn = Callable[["CheckContext"], Optional[str]]
 _CHECKS: dict[str, CheckFn] = {}
@@ -73,68 +74,112 @@ class Verdict:
 
 
 class CheckContext:
-    """What a check may look at: the sandbox's images, containers and registry."""
+    """What a check may look at: the sandbox's images, containers, registry and work directory.
+
+    This is the whole check API: lessons/NN-slug.py files use these methods and nothing else
+    (tests/test_check_api.py greps for reaches around it). Methods that take `img` accept a
+    reference (name:tag, ID or ID prefix) or the inspect data already fetched. The table of
+    methods is in lessons/FORMAT.md.
+    """
 
     def __init__(self, sandbox):
-        self.sandbox = sandbox
-        self.client = sandbox.client()
-        self.api = self.client.api
+        self._sandbox = sandbox
+        self._api = sandbox.client().api
 
     # ---- generic ----
     def expect(self, condition, reason: str) -> None:
+        """Fail with `reason` unless `condition` holds."""
         if not condition:
             raise CheckFailed(reason)
 
     def fail(self, reason: str):
+        """Fail with `reason` (the learner's feedback)."""
         raise CheckFailed(reason)
+
+    # ---- addresses ----
+    @property
+    def registry_address(self) -> str:
+        """$REGISTRY: the sandbox's registry with login, like 127.0.0.1:41234."""
+        return self._sandbox.registry_address
+
+    @property
+    def mirror_address(self) -> str:
+        """$MIRROR: the read-only registry mirror of the sandbox's daemon."""
+        return self._sandbox.mirror_address
 
     # ---- images ----
     def find_image(self, ref: str) -> Optional[dict]:
         """The inspect data of an image (by name:tag, ID or ID prefix), or None."""
         import docker.errors
         try:
-            return self.api.inspect_image(ref)
-        except docker.errors.ImageNotFound:
-            return None
-        except docker.errors.APIError as e:  # e.g. an invalid reference format
-            if e.status_code in (400, 404):
+            return self._api.inspect_image(ref)
+        except docker.errors.APIError as e:  # not there, or an invalid reference format
+            if docker_error_kind(e) == "missing":
                 return None
             raise
 
     def image(self, ref: str) -> dict:
+        """The inspect data of an image; fails with "没有找到标签/镜像 REF" when it is absent."""
         data = self.find_image(ref)
         if data is None:
             what = "标签" if ":" in ref and not ref.startswith("sha256:") else "镜像"
             raise CheckFailed(f"没有找到{what} {ref}")
         return data
 
-    def no_image(self, ref: str, reason: str = "") -> None:
-        if self.find_image(ref) is not None:
-            raise CheckFailed(reason or f"镜像 {ref} 还在")
+    def _inspect(self, img) -> dict:
+        return self.image(img) if isinstance(img, str) else img
 
     def same_image(self, ref: str, other: str) -> None:
+        """Fail unless both references name the same image ID."""
         a, b = self.image(ref), self.image(other)
         if a["Id"] != b["Id"]:
             raise CheckFailed(f"标签 {ref} 指向的镜像不是 {other}")
 
-    def tags_of(self, ref: str) -> list[str]:
-        return sorted(self.image(ref).get("RepoTags") or [])
+    def images(self, all: bool = False, **filters) -> list[dict]:
+        """`docker images [-a] --filter KEY=VALUE`: e.g. images(label="stage=tmp"), images(dangling=True)."""
+        return self._api.images(all=all, filters=filters or None)
 
-    def images(self, **filters) -> list[dict]:
-        return self.api.images(filters=filters or None)
+    def tags_of(self, img) -> list[str]:
+        """The repo:tags of one image, sorted; [] for an untagged (<none>) image."""
+        return sorted(t for t in (self._inspect(img).get("RepoTags") or []) if t != "<none>:<none>")
+
+    def tags(self, **filters) -> list[str]:
+        """Every local repo:tag, sorted, of the images that match the filters (as images())."""
+        return sorted(t for img in self.images(**filters) for t in self.tags_of(img))
+
+    def config(self, img) -> dict:
+        """The image's Config: Cmd, Env, WorkingDir, ExposedPorts, Labels…"""
+        return self._inspect(img).get("Config") or {}
+
+    def labels(self, img) -> dict:
+        """The image's labels (LABEL, --label)."""
+        return self.config(img).get("Labels") or {}
+
+    def env(self, img) -> dict:
+        """The image's environment variables, as a dict."""
+        return dict(e.split("=", 1) for e in (self.config(img).get("Env") or []) if "=" in e)
+
+    def layers(self, img) -> list[str]:
+        """The image's layer diff IDs (RootFS.Layers), base first."""
+        return (self._inspect(img).get("RootFS") or {}).get("Layers") or []
+
+    def history(self, ref: str) -> list[dict]:
+        """`docker history`: one dict per step, newest first (Id, CreatedBy, Comment…)."""
+        self.image(ref)
+        return self._api.history(ref)
 
     def image_file(self, ref: str, path: str) -> Optional[bytes]:
         """Contents of a file inside an image, read through a created (never started) container."""
         import docker.errors
         self.image(ref)
-        cid = self.api.create_container(ref, command=["true"], labels={"dockerlearn.check": "1"})["Id"]
+        cid = self._api.create_container(ref, command=["true"], labels={"dockerlearn.check": "1"})["Id"]
         try:
-            stream, _ = self.api.get_archive(cid, path)
+            stream, _ = self._api.get_archive(cid, path)
             data = b"".join(stream)
         except docker.errors.NotFound:
             return None
         finally:
-            self.api.remove_container(cid, force=True)
+            self._api.remove_container(cid, force=True)
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             member = tar.next()
             if member is None or not member.isfile():
@@ -142,9 +187,33 @@ class CheckContext:
             f = tar.extractfile(member)
             return f.read() if f else b""
 
-    def saved_archive_manifest(self, relpath: str):
-        """(manifest.json, path) of a `docker save` archive, plain or compressed, in the work directory."""
-        path = self.sandbox.work_dir / relpath
+    def image_text(self, ref: str, path: str) -> Optional[str]:
+        """A text file inside an image, decoded and stripped; None when it is not there."""
+        data = self.image_file(ref, path)
+        return None if data is None else data.decode("utf-8", "replace").strip()
+
+    # ---- where an image came from ----
+    def last_tag_time(self, img):
+        """When a tag was last set on the image (tag, build, commit, import), as UTC; None after a pull or load."""
+        return last_tag_time(self._inspect(img))
+
+    def pulled_from(self, img, repository: str) -> bool:
+        """Whether the image came from a pull of `repository` (it has its RepoDigest) and was not tagged since."""
+        data = self._inspect(img)
+        digests = data.get("RepoDigests") or []
+        return self.last_tag_time(data) is None and any(d.startswith(repository + "@") for d in digests)
+
+    def pulled_name(self, repository: str, tag: str) -> Optional[str]:
+        """The first local name of Docker Hub's library/REPOSITORY:TAG: the Hub name, or through $MIRROR or $REGISTRY."""
+        for name in (f"{repository}:{tag}", f"{self.mirror_address}/library/{repository}:{tag}",
+                     f"{self.registry_address}/library/{repository}:{tag}"):
+            if self.find_image(name) is not None:
+                return name
+        return None
+
+    # ---- docker save archives (in the work directory) ----
+    def _archive(self, relpath: str):
+        path = self._sandbox.work_dir / relpath
         if not path.exists():
             raise CheckFailed(f"没有找到文件 {relpath}。")
         try:
@@ -153,37 +222,61 @@ class CheckContext:
         except (tarfile.TarError, KeyError, ValueError, TypeError):
             raise CheckFailed(f"{relpath} 不是 docker save 存出的镜像存档（里面没有 manifest.json）。") from None
 
+    def archive_ids(self, relpath: str) -> dict[str, str]:
+        """{repo:tag: image ID} of a `docker save` archive (plain or compressed, docker or OCI layout)."""
+        return _ids_by_tag(self._archive(relpath)[0])
+
+    def expect_loaded(self, relpath: str, tags: list[str]) -> None:
+        """Fail unless every tag is local, with the archive's image ID, and came back by a load after the save."""
+        manifest, path = self._archive(relpath)
+        ids = _ids_by_tag(manifest)
+        from datetime import datetime, timezone
+        saved_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        for tag in tags:
+            img = self.find_image(tag)
+            if img is None:
+                self.fail(f"本地没有 {tag}：从 {relpath} 载入了吗？")
+            if img["Id"] != ids.get(tag):
+                history = self._api.history(tag)
+                if len(history) == 1 and (history[0].get("Comment") or "").startswith("Imported"):
+                    self.fail(f"{tag} 是用 docker import 导入的新镜像，镜像 ID 和存档里的不同。"
+                              "import 把存档当成一个文件系统；docker save 的存档要用 docker load 载入。")
+                self.fail(f"{tag} 的镜像 ID 和 {relpath} 里的不一样。")
+            tagged = self.last_tag_time(img)
+            if tagged is not None and tagged <= saved_at:
+                self.fail(f"{tag} 从存出到现在一直都在本地，并没有被删除再载入：先 docker rmi，再 docker load。")
+
     # ---- seeds ----
     def seed_id(self, ref: str) -> Optional[str]:
         """The image ID the sandbox seeded for a Docker Hub name like debian:bookworm-slim."""
-        return self.sandbox.state.seeded.get(ref)
+        return self._sandbox.state.seeded.get(ref)
 
     def debian_version(self) -> str:
         """The seeded Debian point release ("12.8"): it follows the Debian mirror, never hard-coded."""
         from .seeds import debian_point_release
-        version = debian_point_release(self.sandbox.state.seeded)
+        version = debian_point_release(self._sandbox.state.seeded)
         self.expect(version, "沙箱里没有带完整版本号的 debian 种子镜像：运行 dockerlearn reset 恢复沙箱")
         return version
 
     # ---- containers ----
     def containers(self, all: bool = True, **filters) -> list[dict]:
-        found = self.api.containers(all=all, filters=filters or None)
+        """`docker ps -a --filter KEY=VALUE`, without the check's own helper containers."""
+        found = self._api.containers(all=all, filters=filters or None)
         return [c for c in found if (c.get("Labels") or {}).get("dockerlearn.check") != "1"]
 
     # ---- registry ----
     @property
     def registry(self):
-        return self.sandbox.registry_client()
+        """A RegistryClient for $REGISTRY, logged in as the sandbox's service user."""
+        return self._sandbox.registry_client()
 
     def registry_password(self) -> str:
         """The learner's password for this sandbox's registry (user student)."""
-        return self.sandbox.state.student_password
+        return self._sandbox.state.student_password
 
     def registry_tags(self, repository: str) -> list[str]:
+        """The tags of a repository in $REGISTRY, like registry_tags("student/multi"); [] if none."""
         return self.registry.tags(repository)
-
-    def registry_manifest(self, repository: str, tag: str) -> Optional[tuple[str, dict]]:
-        return self.registry.manifest(repository, tag)
 
     def registry_image_id(self, repository: str, tag: str) -> Optional[str]:
         """The image ID (config digest) a registry tag points at, or None."""
@@ -191,6 +284,32 @@ class CheckContext:
         if not found:
             return None
         return (found[1].get("config") or {}).get("digest")
+
+    def saved_login(self, address: str) -> Optional[tuple[str, str]]:
+        """(user, password) that `docker login ADDRESS` saved in the sandbox's DOCKER_CONFIG, or None."""
+        path = self._sandbox.paths.docker_config / "config.json"
+        try:
+            auths = json.loads(path.read_text()).get("auths") or {}
+        except (OSError, ValueError, AttributeError):
+            return None
+        entry = auths.get(address) or auths.get(f"http://{address}")
+        if entry is None:
+            return None
+        try:
+            user, _, password = base64.b64decode((entry or {}).get("auth") or "").decode().partition(":")
+        except ValueError:
+            return "", ""
+        return user, password
+
+
+def _ids_by_tag(manifest: list) -> dict[str, str]:
+    return {tag: archive_config_id(entry) for entry in manifest for tag in (entry.get("RepoTags") or [])}
+
+
+def archive_config_id(entry: dict) -> str:
+    """Image ID from a save manifest entry: "abc….json" (docker-archive) or "blobs/sha256/abc…" (OCI)."""
+    name = entry["Config"].rsplit("/", 1)[-1]
+    return "sha256:" + (name[:-len(".json")] if name.endswith(".json") else name)
 
 
 # ---------------------------------------------------------------- running checks
@@ -248,13 +367,11 @@ def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
         verdict = Verdict(exercise_id, True, message)
     except CheckFailed as e:
         verdict = Verdict(exercise_id, False, e.reason)
-    except SandboxDown as e:
-        return Verdict(exercise_id, False, e.message + "。" + e.hint, time.perf_counter() - t0)
-    except DockerlearnError as e:
-        return Verdict(exercise_id, False, e.render(), time.perf_counter() - t0)
-    except _docker_unreachable() as e:  # the daemon died between ping and check
-        down = SandboxDown(sandbox.name, str(e)[:120])
-        return Verdict(exercise_id, False, down.message + "。" + down.hint, time.perf_counter() - t0)
+    except Exception as e:  # the daemon died meanwhile, refused a request, a course bug…
+        error = as_error(e, sandbox.name)
+        if error is None:
+            raise
+        return Verdict(exercise_id, False, error.render(), time.perf_counter() - t0)
     verdict.seconds = time.perf_counter() - t0
     if record:
         from .progress_db import ProgressDB
@@ -266,8 +383,3 @@ def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
         if notice:
             verdict.notices.append(notice)
     return verdict
-
-
-def _docker_unreachable() -> tuple:
-    import requests.exceptions
-    return (requests.exceptions.ConnectionError,)

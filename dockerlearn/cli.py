@@ -7,9 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .errors import DockerlearnError
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .errors import DockerlearnError, SandboxDown, as_error
 
 
 def _sandbox(args, **kw):
@@ -44,7 +42,7 @@ def cmd_env(args) -> int:
         raise DockerlearnError(f"沙箱 {args.name} 还不存在", term="no such sandbox",
                                hint=f"先运行 dockerlearn up{_name_flag(args)} 创建并启动它。")
     if not sb.status().running:
-        print(f"# 沙箱 {args.name} 没有在运行；先运行 dockerlearn up{_name_flag(args)}", file=sys.stderr)
+        print("# " + SandboxDown(args.name).render().replace("\n", "\n# "), file=sys.stderr)
     for var in sb.UNPINNED:
         print(f"unset {var}")
     for key, value in sb.env().items():
@@ -137,7 +135,8 @@ def learner_notebooks(sb) -> Path:
     import shutil
     target = sb.paths.root / "notebooks"
     target.mkdir(parents=True, exist_ok=True)
-    for nb in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
+    from .paths import course_dir
+    for nb in sorted((course_dir() / "notebooks").glob("*.ipynb")):
         if not (target / nb.name).exists():
             shutil.copy2(nb, target / nb.name)
     return target
@@ -210,20 +209,17 @@ def main(argv=None) -> int:
         return 2
     try:
         return args.func(args) or 0
-    except DockerlearnError as e:
-        print(e.render(), file=sys.stderr)
-        return e.exit_code
     except KeyboardInterrupt:
         print("\n已中断 (interrupted)。", file=sys.stderr)
         return 130
-    except OSError as e:
-        # The last line of defence: a system error (full disk, a file where a folder should be)
-        # is reported in plain words, never as a traceback.
-        what = "磁盘已满" if e.errno == 28 else (e.strerror or str(e))
-        where = f"：{e.filename}" if e.filename else ""
-        print(f"错误：{what}{where}（OS error: {e.strerror or e}）\n"
-              "提示：检查磁盘空间和目录权限后再试；沙箱的镜像和学习进度都还在。", file=sys.stderr)
-        return 1
+    except (Exception, SystemExit) as e:
+        # The one error boundary (errors.as_error): a known failure prints a Chinese message with
+        # the English term and exits non-zero; only a real bug shows a traceback.
+        error = as_error(e, getattr(args, "name", "default"))
+        if error is None:
+            raise
+        print(error.render(), file=sys.stderr)
+        return error.exit_code
 
 
 if __name__ == "__main__":

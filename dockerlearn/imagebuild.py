@@ -12,7 +12,7 @@ import json
 import os
 import tarfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Optional
@@ -43,7 +43,6 @@ class Image:
     layers: list[Layer]
     config: bytes
     manifest: bytes = b""
-    meta: dict = field(default_factory=dict)
 
     @property
     def config_digest(self) -> str:
@@ -139,7 +138,7 @@ def save_image(img: Image, folder: Path) -> None:
     (folder / "config.json").write_bytes(img.config)
     (folder / "manifest.json").write_bytes(img.manifest)
     meta = {
-        "repository": img.repository, "tags": img.tags, "meta": img.meta,
+        "repository": img.repository, "tags": img.tags,
         "layers": [{"file": l.path.name, "digest": l.digest, "size": l.size, "diff_id": l.diff_id}
                    for l in img.layers],
     }
@@ -185,7 +184,7 @@ def load_image(folder: Path) -> Optional[Image]:
         if not all(layer_intact(l) for l in layers):
             return None
         return Image(meta["repository"], meta["tags"], layers, (folder / "config.json").read_bytes(),
-                     (folder / "manifest.json").read_bytes(), meta.get("meta", {}))
+                     (folder / "manifest.json").read_bytes())
     except (OSError, ValueError, KeyError):
         return None
 

@@ -11,14 +11,14 @@ from typing import Optional
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .errors import LessonFormatError  # noqa: F401  (raised here; importers find it here too)
+from .paths import course_dir
+
+# The course's root (a checkout, or the copy installed with the package): see paths.course_dir.
+REPO_ROOT = course_dir(required=False)
 LESSONS_DIR = REPO_ROOT / "lessons"
 RUNNABLE = {"docker", "bash", "file", "python"}
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-class LessonFormatError(ValueError):
-    pass
 
 
 @dataclass
@@ -30,7 +30,6 @@ class Exercise:
     solution: str
     setup: str = ""
     wrong: str = ""
-    lesson: str = ""
 
     @property
     def lesson_id(self) -> str:
@@ -152,13 +151,13 @@ def _exercise(content: str, path: Path, line: int, lesson_id: str) -> Exercise:
         id=ex_id, title=str(data.get("title") or ex_id), prompt=str(data["prompt"]).strip(),
         hints=[str(h).strip() for h in hints], solution=str(data["solution"]).strip(),
         setup=str(data.get("setup") or "").strip(), wrong=str(data.get("wrong") or "").strip(),
-        lesson=lesson_id,
     )
 
 
-def lesson_paths(folder: Path = LESSONS_DIR) -> list[Path]:
+def lesson_paths(folder: Optional[Path] = None) -> list[Path]:
+    folder = folder or course_dir() / "lessons"
     return sorted(p for p in folder.glob("[0-9][0-9]-*.md"))
 
 
-def load_all(folder: Path = LESSONS_DIR) -> list[Lesson]:
+def load_all(folder: Optional[Path] = None) -> list[Lesson]:
     return [parse(p) for p in lesson_paths(folder)]

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from typing import Optional
 
-from .errors import DockerlearnError
+from .errors import as_error
 
 # Options that make docker wait for a terminal or keyboard. Interactive containers belong
 # in the JupyterLab terminal, which has the sandbox environment as well.
@@ -81,7 +81,7 @@ def split_command(line: str) -> list[str]:
     return args
 
 
-def attach(name: Optional[str] = None, quiet: bool = False):
+def attach(name: Optional[str] = None):
     """Start or reuse the sandbox and pin this process (the kernel) to it."""
     global _sandbox
     from .sandbox import Sandbox
@@ -105,10 +105,13 @@ def load(ipython) -> None:
     def _connect() -> bool:
         try:
             sb = attach()
-        except DockerlearnError as e:
+        except Exception as e:
+            error = as_error(e, os.environ.get("DOCKERLEARN_NAME") or "default")
+            if error is None:
+                raise
             # Never fall back to the user's own daemon: until the sandbox runs, docker finds nothing.
             os.environ["DOCKER_HOST"] = DOWN_HOST
-            print(e.render(), file=sys.stderr)
+            print(error.render(), file=sys.stderr)
             return False
         ipython.push({"REGISTRY": sb.env()["REGISTRY"], "MIRROR": sb.env()["MIRROR"]})
         return True

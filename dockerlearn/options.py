@@ -17,10 +17,11 @@ import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple, Optional, Sequence
 
-OPTIONS_DIR = Path(__file__).resolve().parent.parent / "lessons" / "options"
+from .paths import course_dir
+
+OPTIONS_DIR = course_dir(required=False) / "lessons" / "options"
 VERSIONS = ("all", "28.x only", "20.10 only")
 VERSION_NOTES = {"28.x only": "（仅 Docker 28.x 客户端）", "20.10 only": "（仅 Docker 20.10 客户端）"}
 

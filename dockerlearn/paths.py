@@ -32,6 +32,29 @@ def cache_dir() -> Path:
     return Path(env).expanduser().absolute() if env else home() / "cache"
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def course_dir(required: bool = True) -> Path:
+    """The folder that holds the course: lessons/ (sources and checks) and notebooks/.
+
+    $DOCKERLEARN_COURSE if set; else the source checkout this package runs from (a clone, or an
+    editable install); else the copy shipped inside the package (`pip install .`, see pyproject.toml).
+    """
+    env = os.environ.get("DOCKERLEARN_COURSE")
+    candidates = [Path(env).expanduser().absolute()] if env else [PACKAGE_DIR.parent, PACKAGE_DIR / "data"]
+    for folder in candidates:
+        if (folder / "lessons" / "FORMAT.md").is_file():
+            return folder
+    if not required:
+        return candidates[0]
+    from .errors import EnvironmentProblem
+    where = f"DOCKERLEARN_COURSE={env}" if env else f"{PACKAGE_DIR.parent} 和 {PACKAGE_DIR / 'data'}"
+    raise EnvironmentProblem(f"找不到课程文件：{where} 里没有 lessons/FORMAT.md", term="course files not found",
+                             hint="把环境变量 DOCKERLEARN_COURSE 设为含有 lessons/ 和 notebooks/ 的目录"
+                                  "（例如 dockerlearn 仓库的克隆），或者重新安装：pip install dockerlearn 会带上课程文件。")
+
+
 def progress_dir() -> Path:
     """Progress outlives `reset` and `destroy`: it is the learner's, not the sandbox's."""
     return home() / "progress"

@@ -8,8 +8,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import BinaryIO, Callable, Optional
-from urllib.parse import urlsplit
+from typing import Optional
 
 from .errors import RegistryError
 from .imagebuild import MANIFEST_V2, Image
@@ -43,17 +42,22 @@ def write_config(folder: Path, storage: Path, port: int, service_password: str, 
     htpasswd.write_text(htpasswd_line("dockerlearn-service", service_password) + "\n"
                         + htpasswd_line(STUDENT_USER, student_password) + "\n")
     htpasswd.chmod(0o600)
+    import yaml  # here: the gateway imports this module and starts without it
     cfg = folder / "config.yml"
-    cfg.write_text(
-        "version: 0.1\n"
-        "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
-        "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n  secret: {secrets.token_hex(16)}\n"
-        "auth:\n  htpasswd:\n    realm: dockerlearn\n"
-        f"    path: {htpasswd}\n"
-    )
+    cfg.write_text(yaml.safe_dump(registry_config(storage, port, htpasswd), sort_keys=False))
     return cfg
+
+
+def registry_config(storage: Path, port: int, htpasswd: Path) -> dict:
+    """docker-registry's configuration as data: yaml.safe_dump quotes any path (": ", "#", spaces)."""
+    return {
+        "version": 0.1,
+        "log": {"level": "warn", "accesslog": {"disabled": True}},
+        "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True},
+                    "maintenance": {"uploadpurging": {"enabled": False}}},
+        "http": {"addr": f"127.0.0.1:{port}", "secret": secrets.token_hex(16)},
+        "auth": {"htpasswd": {"realm": "dockerlearn", "path": str(htpasswd)}},
+    }
 
 
 class RegistryClient:
@@ -88,13 +92,6 @@ class RegistryClient:
         return resp.status, headers_out, data
 
     # --- reading ---
-    def ping(self) -> bool:
-        try:
-            status, _, _ = self.request("GET", "/v2/", ok=None)
-        except RegistryError:
-            return False
-        return status == 200
-
     def catalog(self) -> list[str]:
         repos: list[str] = []
         path = "/v2/_catalog?n=1000"
@@ -116,37 +113,6 @@ class RegistryClient:
         if status == 404:
             return None
         return headers.get("docker-content-digest", ""), json.loads(data)
-
-    def blob(self, repository: str, digest: str) -> bytes:
-        return self.request("GET", f"/v2/{repository}/blobs/{digest}")[2]
-
-    def has_blob(self, repository: str, digest: str) -> bool:
-        return self.request("HEAD", f"/v2/{repository}/blobs/{digest}", ok=(200, 404))[0] == 200
-
-    # --- writing ---
-    def upload_blob(self, repository: str, digest: str, data: bytes | BinaryIO, size: int) -> None:
-        if self.has_blob(repository, digest):
-            return
-        _, headers, _ = self.request("POST", f"/v2/{repository}/blobs/uploads/")
-        loc = urlsplit(headers["location"])
-        path = f"{loc.path}?{loc.query + '&' if loc.query else ''}digest={digest}"
-        self.request("PUT", path, body=data,
-                     headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
-
-    def push_image(self, img: Image, progress: Optional[Callable[[int], None]] = None) -> None:
-        """Upload an assembled image's blobs and manifest, then point every tag at it."""
-        for layer in img.layers:
-            with open(layer.path, "rb") as f:
-                self.upload_blob(img.repository, layer.digest, f, layer.size)
-            if progress:
-                progress(layer.size)
-        self.upload_blob(img.repository, img.config_digest, img.config, len(img.config))
-        for tag in img.tags:
-            self.request("PUT", f"/v2/{img.repository}/manifests/{tag}", body=img.manifest,
-                         headers={"Content-Type": MANIFEST_V2})
-
-    def delete_manifest(self, repository: str, digest: str) -> None:
-        self.request("DELETE", f"/v2/{repository}/manifests/{digest}", ok=(202, 404))
 
 
 def write_storage(storage: Path, img: Image) -> None:

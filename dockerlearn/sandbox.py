@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import procs, registry, rootless, seeds
-from .errors import EnvironmentProblem, MissingPackage, SandboxDown, StartFailed
+from .errors import EnvironmentProblem, MissingPackage, SandboxDown, StartFailed, docker_error_kind
 from .paths import SandboxPaths
 from .progress import step
 
@@ -705,7 +705,7 @@ class Sandbox:
             except docker.errors.APIError as e:
                 if e.status_code == 409:
                     return False
-                if "unrecognized image" in str(e):  # removed meanwhile, as another's parent
+                if docker_error_kind(e) == "missing":  # removed meanwhile, as another's parent
                     return True
                 raise
             return True

@@ -148,8 +148,7 @@ def busybox_image(progress: bool = True) -> Image:
     )
     major_minor = ".".join(version.split(".")[:2])
     tags = ["latest", version, major_minor, version.split(".")[0], "glibc", f"{version}-glibc"]
-    img = Image("library/busybox", tags, [layer], config, make_manifest(config, [layer]),
-                {"version": version, "applets": len(applets), "package": pkg})
+    img = Image("library/busybox", tags, [layer], config, make_manifest(config, [layer]))
     save_image(img, folder)
     if bar:
         bar.close(f"构建 busybox:{version} 完成：{len(applets)} 个命令，{layer.size / 1e6:.1f} MB（压缩后）")
@@ -282,8 +281,7 @@ def debian_images(progress: bool = True) -> list[Image]:
                     "org.opencontainers.image.description": f"Debian {version or DEBIAN_MAJOR} ({DEBIAN_SUITE}{suffix}) built offline by dockerlearn with mmdebstrap minbase",
                     "dockerlearn.seed": "true"},
         )
-        img = Image("library/debian", tags, [layer], config, make_manifest(config, [layer]),
-                    {"version": version, "variant": variant})
+        img = Image("library/debian", tags, [layer], config, make_manifest(config, [layer]))
         save_image(img, folder)
         images.append(img)
     return images

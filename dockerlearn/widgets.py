@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import sys
 
-from .errors import DockerlearnError
+from .errors import DockerlearnError, as_error
 
 _bars: dict[str, list] = {}
 
@@ -27,13 +27,26 @@ def _learner() -> str:
     return sandbox().name
 
 
+def _learner_or_default() -> str:
+    from . import magics
+    return magics._sandbox.name if magics._sandbox is not None else "default"
+
+
+def _report(e: BaseException) -> None:
+    """A known failure as its Chinese message (no traceback in the notebook); a real bug re-raised."""
+    error = as_error(e, _learner_or_default())
+    if error is None:
+        raise e
+    print(error.render(), file=sys.stderr)
+
+
 def panel(exercise_id: str):
     """Show the exercise's panel; bad ids print a Chinese message instead of a traceback."""
     from .checks import get_exercise
     try:
         ex = get_exercise(exercise_id)
-    except DockerlearnError as e:
-        print(e.render(), file=sys.stderr)
+    except Exception as e:
+        _report(e)
         return None
     w = _widgets()
 
@@ -57,8 +70,11 @@ def panel(exercise_id: str):
         try:
             result = run_check(ex.id, sandbox())
             verdict.value = result._repr_html_()
-        except DockerlearnError as e:
-            verdict.value = f"<div style='color:#cf222e'>{html.escape(e.render())}</div>"
+        except Exception as e:
+            error = as_error(e, _learner_or_default())
+            if error is None:
+                raise
+            verdict.value = f"<div style='color:#cf222e'>{_paragraphs(error.render())}</div>"
         finally:
             check_btn.disabled = False
         refresh(ex.lesson_id)
@@ -87,7 +103,11 @@ def panel(exercise_id: str):
 def lesson_progress(lesson_id: str):
     """A progress bar for one lesson's exercises, updated when a check passes."""
     from .checks import exercises
-    ids = [e for e, ex in exercises().items() if ex.lesson_id == lesson_id]
+    try:
+        ids = [e for e, ex in exercises().items() if ex.lesson_id == lesson_id]
+    except Exception as e:
+        _report(e)
+        return None
     w = _widgets()
 
     class ProgressBar(w.HBox):

@@ -5,12 +5,11 @@ from dockerlearn.checks import check
 
 @check("sandbox.pull-from-mirror")
 def pull_from_mirror(c):
-    mirror = c.sandbox.mirror_address
+    mirror = c.mirror_address
     target = f"{mirror}/library/debian:bookworm-slim"
     found = c.find_image(target)
     if found is None:
-        near = [t for img in c.images() for t in (img.get("RepoTags") or [])
-                if t.startswith(mirror + "/") and "debian" in t]
+        near = [t for t in c.tags() if t.startswith(mirror + "/") and "debian" in t]
         if near:
             c.fail(f"找到了 {near[0]}，但要的是 {target}（标签 bookworm-slim）")
         if c.find_image("debian:bookworm-slim") is not None:
@@ -24,7 +23,7 @@ def pull_from_mirror(c):
 
 @check("sandbox.same-image")
 def same_image(c):
-    mirror = c.sandbox.mirror_address
+    mirror = c.mirror_address
     hub_name = "debian:12-slim"
     mirror_name = f"{mirror}/library/debian:12-slim"
     c.image(hub_name)

@@ -12,11 +12,11 @@ def add_tag(c):
 
 @check("tag.registry-name")
 def registry_name(c):
-    target = f"{c.sandbox.registry_address}/student/busybox:1.35"
+    target = f"{c.registry_address}/student/busybox:1.35"
     if c.find_image(target) is None:
-        near = [t for img in c.images() for t in (img.get("RepoTags") or []) if t.endswith("student/busybox:1.35")]
+        near = [t for t in c.tags() if t.endswith("student/busybox:1.35")]
         if near:
             c.fail(f"找到了 {near[0]}，但名字里缺少镜像仓库服务的地址；应该是 {target}")
         c.fail(f"没有找到标签 {target}")
     c.same_image(target, "busybox:1.35.0")
-    return f"{target} 指向 busybox:1.35.0，推送时它会去往 {c.sandbox.registry_address}。"
+    return f"{target} 指向 busybox:1.35.0，推送时它会去往 {c.registry_address}。"

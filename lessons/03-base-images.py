@@ -27,6 +27,5 @@ def pull_slim_variant(c):
         if c.find_image("debian:bookworm-slim") is not None:
             c.fail("找到了 debian:bookworm-slim，这次要用版本号 12 组成的标签")
         c.fail("没有找到标签 debian:12-slim")
-    seeded = c.sandbox.state.seeded.get("debian:12-slim")
-    c.expect(c.image("debian:12-slim")["Id"] == seeded, "debian:12-slim 不是沙箱加速器里的 Debian 12 slim 镜像")
+    c.expect(c.image("debian:12-slim")["Id"] == c.seed_id("debian:12-slim"), "debian:12-slim 不是沙箱加速器里的 Debian 12 slim 镜像")
     return "debian:12-slim 已拉取；它和 debian:bookworm-slim 是同一个镜像，只是标签不同。"

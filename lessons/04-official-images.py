@@ -6,16 +6,16 @@ from dockerlearn.checks import check
 @check("official.build-slim-based")
 def build_slim_based(c):
     img = c.image("mysite:1.0")
-    layers = img["RootFS"]["Layers"]
+    layers = c.layers(img)
     for base in ("debian:bookworm-slim", "debian:bookworm", "busybox:latest"):
         data = c.find_image(base)
-        if data and layers[:len(data["RootFS"]["Layers"])] == data["RootFS"]["Layers"]:
+        if data and layers[:len(c.layers(data))] == c.layers(data):
             c.expect(base == "debian:bookworm-slim",
                      f"mysite:1.0 的基础镜像是 {base}，不是 debian:bookworm-slim；检查 FROM 那一行")
             break
     else:
         c.fail("mysite:1.0 不是建在 debian:bookworm-slim 上的；检查 FROM 那一行")
-    config = img.get("Config") or {}
+    config = c.config(img)
     workdir = config.get("WorkingDir") or ""
     c.expect(workdir == "/var/www/html",
              f"mysite:1.0 的工作目录是 {workdir or '（未设置）'}，应该用 WORKDIR 设为 /var/www/html")

@@ -8,7 +8,7 @@ def pull_tag(c):
     version = c.debian_version()  # follows the seeds: Debian's point release moves on
     want = f"debian:{version}-slim"
     if c.find_image(want) is None:
-        have = sorted(t for img in c.images(reference="debian") for t in (img.get("RepoTags") or []))
+        have = c.tags(reference="debian")
         if f"debian:{version}" in have:
             c.fail(f"本地有 debian:{version}，那是完整版；要的是 slim 变体 {want}，标签末尾要写 -slim")
         if have:

@@ -3,14 +3,10 @@
 from dockerlearn.checks import check
 
 
-def _env(img):
-    return dict(e.split("=", 1) for e in ((img.get("Config") or {}).get("Env") or []) if "=" in e)
-
-
 @check("inspect.read-env")
 def read_env(c):
     source = c.image("mystery:1")
-    version = _env(source).get("MYSTERY_VERSION")
+    version = c.env(source).get("MYSTERY_VERSION")
     c.expect(version, "mystery:1 里没有环境变量 MYSTERY_VERSION：重新运行练习前面那个构建镜像的单元格")
     target = f"mystery:{version}"
     if c.find_image(target) is None:
@@ -25,7 +21,7 @@ def read_env(c):
 @check("inspect.find-workdir")
 def find_workdir(c):
     found = c.image("web:found")
-    workdir = (found.get("Config") or {}).get("WorkingDir") or ""
+    workdir = c.config(found).get("WorkingDir") or ""
     c.expect(workdir == "/srv/www",
              f"web:found 指向的镜像工作目录是 {workdir or '/'}，不是 /srv/www；逐个查看 .Config.WorkingDir")
     c.same_image("web:found", "app-b:1")

@@ -5,9 +5,8 @@ from dockerlearn.checks import check
 
 @check("history.read-full-command")
 def read_full_command(c):
-    c.image("release:1")
     code = None
-    for entry in c.api.history("release:1"):
+    for entry in c.history("release:1"):
         text = entry.get("CreatedBy") or ""
         if "RELEASE_CODE=" in text:
             code = text.split("RELEASE_CODE=", 1)[1].split()[0].strip("\"'")
@@ -25,9 +24,8 @@ def read_full_command(c):
 
 @check("history.tag-intermediate")
 def tag_intermediate(c):
-    c.image("steps:1")
     wanted = None
-    for entry in c.api.history("steps:1"):
+    for entry in c.history("steps:1"):
         if "stage-two" in (entry.get("CreatedBy") or ""):
             wanted = entry.get("Id")
     c.expect(wanted and wanted != "<missing>",
@@ -37,7 +35,7 @@ def tag_intermediate(c):
         c.fail("steps:two 指向的是 steps:1 本身（最后一步 CMD 的结果），不是 echo stage-two 那一步")
     if tagged["Id"] != wanted:
         created_by = ""
-        for entry in c.api.history("steps:1"):
+        for entry in c.history("steps:1"):
             if entry.get("Id") == tagged["Id"]:
                 created_by = entry.get("CreatedBy") or ""
         what = f"“{created_by.replace('/bin/sh -c ', '').strip()}”那一步" if created_by else "另一个镜像"

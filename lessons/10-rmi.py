@@ -3,10 +3,6 @@
 from dockerlearn.checks import check
 
 
-def _tags(images):
-    return sorted(t for img in images for t in (img.get("RepoTags") or []) if t != "<none>:<none>")
-
-
 @check("rmi.remove-tag")
 def remove_tag(c):
     if c.find_image("mybox:v1") is not None:
@@ -23,7 +19,7 @@ def remove_tag(c):
 def remove_by_id(c):
     left = c.images(label="dockerlearn.exercise=rmi-by-id")
     if left:
-        tags = _tags(left)
+        tags = c.tags(label="dockerlearn.exercise=rmi-by-id")
         if tags:
             c.fail(f"镜像还在，它还有标签 {', '.join(tags)}。"
                    "按标签删除每次只去掉一个名字；按镜像 ID 删除才会一次去掉所有标签（镜像有多个标签时要加 -f）。")
@@ -42,7 +38,7 @@ def in_use(c):
                "docker rmi -f 只会去掉镜像的名字，容器还在用这个镜像；应该先删除容器（docker rm -f web-old），再删除镜像。")
     old = c.images(label=["app=web", "version=1"])
     if old:
-        tags = _tags(old)
+        tags = c.tags(label=["app=web", "version=1"])
         if tags:
             c.fail(f"镜像 {tags[0]} 还在：删除容器之后，再用 docker rmi 删除它。")
         c.fail("web:v1 的镜像还在，只是没有了名字（<none> 悬空镜像）：这是先用 -f 去掉标签的后果。"
@@ -54,8 +50,8 @@ def in_use(c):
 def keep_parents(c):
     if c.find_image("cache-demo:1") is not None:
         c.fail("cache-demo:1 还在。")
-    parents = c.api.images(all=True, filters={"label": "dockerlearn.exercise=no-prune"})
-    untagged = [img for img in parents if not _tags([img])]
+    parents = c.images(all=True, label="dockerlearn.exercise=no-prune")
+    untagged = [img for img in parents if not c.tags_of(img)]
     if not untagged:
         c.fail("cache-demo:1 没有留下任何没有标签的父镜像：默认的 docker rmi 会把它们一起清理掉，"
                "加 --no-prune 才会保留（还没准备练习的话，先运行准备单元格）。")

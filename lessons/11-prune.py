@@ -3,10 +3,6 @@
 from dockerlearn.checks import check
 
 
-def _tags(images):
-    return sorted(t for img in images for t in (img.get("RepoTags") or []) if t != "<none>:<none>")
-
-
 @check("prune.remove-dangling")
 def remove_dangling(c):
     if c.find_image("site:latest") is None:
@@ -22,7 +18,7 @@ def remove_dangling(c):
 def filter_label(c):
     tmp = c.images(label="purpose=tmp")
     if tmp:
-        names = _tags(tmp)
+        names = c.tags(label="purpose=tmp")
         what = "、".join(names) if names else f"{len(tmp)} 个镜像"
         c.fail(f"带 purpose=tmp 的 {what} 还在。"
                "它们有标签名，不是悬空镜像：不加 -a 时，prune 只清理悬空镜像。")

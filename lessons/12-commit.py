@@ -8,10 +8,9 @@ AUTHOR = "Student <student@example.com>"
 
 
 def _greeting(c, ref):
-    data = c.image_file(ref, "/greeting.txt")
-    if data is None:
+    text = c.image_text(ref, "/greeting.txt")
+    if text is None:
         c.fail(f"{ref} 里没有 /greeting.txt：先在容器 notepad 里创建这个文件，再提交。")
-    text = data.decode("utf-8", "replace").strip()
     if text != "hello docker":
         c.fail(f"{ref} 里的 /greeting.txt 内容是 {text!r}，应该是 'hello docker'。")
 
@@ -39,7 +38,7 @@ CMD_OK = (["cat", "/greeting.txt"], ["/bin/sh", "-c", "cat /greeting.txt"])
 @check("commit.change-cmd")
 def change_cmd(c):
     img = c.image("notepad:2.0")
-    config = img.get("Config") or {}
+    config = c.config(img)
     cmd = config.get("Cmd")
     if cmd not in CMD_OK:
         c.fail(f"notepad:2.0 的默认命令是 {json.dumps(cmd)}，应该是 [\"cat\", \"/greeting.txt\"]。"

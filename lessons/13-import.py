@@ -10,15 +10,14 @@ CMD_OK = (["cat", "/etc/motd"], ["/bin/sh", "-c", "cat /etc/motd"])
 @check("import.rootfs")
 def rootfs(c):
     img = c.image("mini:1.0")
-    layers = (img.get("RootFS") or {}).get("Layers") or []
-    history = c.api.history("mini:1.0")
+    layers = c.layers(img)
+    history = c.history("mini:1.0")
     if len(layers) != 1 or len(history) != 1:
         c.fail(f"mini:1.0 有 {len(history)} 条历史、{len(layers)} 层，不像是导入的镜像："
                "docker import 得到的镜像只有一层、一条历史。")
-    motd = c.image_file("mini:1.0", "/etc/motd")
-    if motd is None or motd.decode("utf-8", "replace").strip() != "made by docker import":
+    if c.image_text("mini:1.0", "/etc/motd") != "made by docker import":
         c.fail("mini:1.0 里的 /etc/motd 不是练习准备的那个文件：请导入 import-lab/exercise/rootfs.tar。")
-    cmd = (img.get("Config") or {}).get("Cmd")
+    cmd = c.config(img).get("Cmd")
     if cmd not in CMD_OK:
         if not cmd:
             c.fail("mini:1.0 没有默认命令，docker run 会报 No command specified："

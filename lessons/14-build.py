@@ -3,17 +3,12 @@
 from dockerlearn.checks import check
 
 
-def _text(c, ref, path):
-    data = c.image_file(ref, path)
-    return None if data is None else data.decode("utf-8", "replace").strip()
-
-
 @check("build.tag-file")
 def tag_file(c):
     img = c.find_image("greeter:1.0")
     if img is None:
         c.fail("没有找到 greeter:1.0。Dockerfile 不叫 Dockerfile 时，要用 -f 指定它：-f build-lab/ex-greeter/app.Dockerfile。")
-    labels = (img.get("Config") or {}).get("Labels") or {}
+    labels = c.labels(img)
     if labels.get("dockerlearn.exercise") != "build-greeter":
         c.fail("greeter:1.0 不是用 build-lab/ex-greeter/app.Dockerfile 构建的（还没准备练习的话，先运行准备单元格）。")
     if c.find_image("greeter:latest") is None:
@@ -27,7 +22,7 @@ def tag_file(c):
 @check("build.build-arg")
 def build_arg(c):
     c.image("greeter:bonjour")
-    text = _text(c, "greeter:bonjour", "/greeting.txt")
+    text = c.image_text("greeter:bonjour", "/greeting.txt")
     if text is None:
         c.fail("greeter:bonjour 里没有 /greeting.txt：请用 build-lab/ex-args 构建。")
     if text == "hello, docker":
@@ -41,9 +36,9 @@ def build_arg(c):
 @check("build.target")
 def target(c):
     c.image("report:test")
-    if _text(c, "report:test", "/src/report.sha256") is None:
+    if c.image_text("report:test", "/src/report.sha256") is None:
         c.fail("report:test 里没有 /src/report.sha256，不是 build-lab/ex-multi 里 build 或 test 阶段的结果"
                "（不加 --target 时得到的是最后的 final 阶段）。")
-    if _text(c, "report:test", "/src/test-passed") is None:
+    if c.image_text("report:test", "/src/test-passed") is None:
         c.fail("report:test 里没有 /src/test-passed：这是 build 阶段的镜像，要构建到 test 阶段。")
     return "report:test 是 test 阶段的镜像，/src/test-passed 在里面。"

@@ -1,32 +1,17 @@
 """Checks for lesson 16: 推送镜像 push."""
 
-import base64
-import json
-
 from dockerlearn.checks import check
-
-
-def _auths(c):
-    path = c.sandbox.paths.docker_config / "config.json"
-    try:
-        return json.loads(path.read_text()).get("auths") or {}
-    except (OSError, ValueError):
-        return {}
 
 
 @check("push.login")
 def login(c):
-    registry, mirror = c.sandbox.registry_address, c.sandbox.mirror_address
-    auths = _auths(c)
-    entry = auths.get(registry) or auths.get(f"http://{registry}")
-    if entry is None:
-        if mirror in auths:
+    registry, mirror = c.registry_address, c.mirror_address
+    saved = c.saved_login(registry)
+    if saved is None:
+        if c.saved_login(mirror) is not None:
             c.fail(f"你登录的是 {mirror}，那是只读的加速器 $MIRROR；要登录的是镜像仓库服务 $REGISTRY（{registry}）。")
         c.fail(f"还没有登录 $REGISTRY（{registry}）：config.json 里没有它的凭据。")
-    try:
-        user, _, password = base64.b64decode(entry.get("auth") or "").decode().partition(":")
-    except ValueError:
-        user, password = "", ""
+    user, password = saved
     if user != "student" or password != c.registry_password():
         c.fail("config.json 里保存的用户名或密码不对：用户名 student，密码在环境变量 $REGISTRY_PASSWORD 里。")
     return f"已登录 {registry}，凭据保存在沙箱自己的 DOCKER_CONFIG/config.json 里。"
@@ -34,7 +19,7 @@ def login(c):
 
 @check("push.push-image")
 def push_image(c):
-    registry = c.sandbox.registry_address
+    registry = c.registry_address
     target = f"{registry}/student/hello:1.0"
     pushed = c.registry_image_id("student/hello", "1.0")
     if pushed is None:

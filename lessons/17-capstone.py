@@ -1,15 +1,8 @@
 """Checks for lesson 17: 综合练习：一个镜像的一生. One check per stage."""
 
-import os
-from datetime import datetime, timezone
-
-from dockerlearn.checks import check, last_tag_time
+from dockerlearn.checks import check
 
 QUOTE = "Talk is cheap. Show me the code. (Linus Torvalds)"
-
-
-def _labels(img):
-    return (img.get("Config") or {}).get("Labels") or {}
 
 
 def _quote_image(c):
@@ -20,20 +13,19 @@ def _quote_image(c):
 
 
 def _target(c):
-    return f"{c.sandbox.registry_address}/library/quote:1.0"
+    return f"{c.registry_address}/library/quote:1.0"
 
 
 @check("capstone.build")
 def build(c):
     img = _quote_image(c)
-    labels = _labels(img)
+    labels = c.labels(img)
     if "quote.edition" not in labels:
         c.fail("quote:1.0 不是用 capstone/Dockerfile 构建的：它没有 label quote.edition。")
     version = labels.get("org.opencontainers.image.version")
     if version != "1.0":
         c.fail(f"quote:1.0 的版本 label 是 {version!r}，应该是 '1.0'：构建时用 --build-arg VERSION=1.0。")
-    text = (c.image_file("quote:1.0", "/quote.txt") or b"").decode("utf-8", "replace").strip()
-    if text != QUOTE:
+    if (c.image_text("quote:1.0", "/quote.txt") or "") != QUOTE:
         c.fail("quote:1.0 里的 /quote.txt 不是项目里的那句名言：请用 capstone 目录做构建上下文。")
     return "quote:1.0 构建好了，版本 label 是 1.0。"
 
@@ -43,8 +35,7 @@ def tag(c):
     _quote_image(c)
     target = _target(c)
     if c.find_image(target) is None:
-        near = [t for img in c.images() for t in (img.get("RepoTags") or [])
-                if t.endswith("quote:1.0") and t not in ("quote:1.0", target)]
+        near = [t for t in c.tags() if t.endswith("quote:1.0") and t not in ("quote:1.0", target)]
         if near:
             c.fail(f"找到了 {near[0]}，但名字应该是 {target}：地址后面是 library/quote。")
         c.fail(f"没有找到标签 {target}。")
@@ -75,7 +66,7 @@ def pull_back(c):
         c.fail("本地的 quote:1.0 和镜像仓库服务里的不是同一个镜像。")
     if c.find_image(_target(c)) is not None:
         c.fail(f"本地还有标签 {_target(c)}：两个标签都要删除，镜像才会从本地消失。")
-    if last_tag_time(img) is not None or not any(d.startswith("quote@") for d in img.get("RepoDigests") or []):
+    if not c.pulled_from(img, "quote"):
         c.fail("本地的 quote:1.0 从来没有被删除过：先用 docker rmi 删除它的两个标签，再 docker pull quote:1.0。")
     return "quote:1.0 是刚从加速器拉取回来的，镜像 ID 和推送时一样。"
 
@@ -83,12 +74,12 @@ def pull_back(c):
 @check("capstone.inspect")
 def inspect(c):
     img = _quote_image(c)
-    edition = _labels(img).get("quote.edition")
+    edition = c.labels(img).get("quote.edition")
     if not edition:
         c.fail("quote:1.0 没有 label quote.edition：前面的步骤完成了吗？")
     ref = f"quote:{edition}"
     if c.find_image(ref) is None:
-        others = sorted(t for t in (img.get("RepoTags") or []) if t.startswith("quote:") and t != "quote:1.0")
+        others = [t for t in c.tags_of(img) if t.startswith("quote:") and t != "quote:1.0"]
         if others:
             c.fail(f"找到了 {others[0]}，但标签应该是 label quote.edition 的值：用 docker inspect 查出来。")
         c.fail("还没有以 quote.edition 的值为名的标签：用 docker inspect 查出这个 label 的值，再 docker tag。")
@@ -98,25 +89,10 @@ def inspect(c):
 
 @check("capstone.save-load")
 def save_load(c):
-    manifest, path = c.saved_archive_manifest("capstone/quote.tar")
-    ids = {}
-    for entry in manifest:
-        name = os.path.basename(entry["Config"])
-        image_id = "sha256:" + (name[:-len(".json")] if name.endswith(".json") else name)
-        for t in entry.get("RepoTags") or []:
-            ids[t] = image_id
+    ids = c.archive_ids("capstone/quote.tar")
     edition_tags = sorted(t for t in ids if t.startswith("quote:") and t != "quote:1.0")
     if "quote:1.0" not in ids or not edition_tags:
         c.fail(f"capstone/quote.tar 里只有 {', '.join(sorted(ids)) or '没有标签的镜像'}："
                "quote:1.0 和 quote:<edition> 两个标签都要存进去。")
-    saved_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-    for t in ["quote:1.0", *edition_tags]:
-        img = c.find_image(t)
-        if img is None:
-            c.fail(f"本地没有 {t}：从 capstone/quote.tar 载入了吗？")
-        if img["Id"] != ids[t]:
-            c.fail(f"{t} 的镜像 ID 和存档里的不一样。")
-        tagged = last_tag_time(img)
-        if tagged is not None and tagged <= saved_at:
-            c.fail(f"{t} 从存出到现在一直在本地，没有被删除再载入：先 docker rmi，再 docker load。")
+    c.expect_loaded("capstone/quote.tar", ["quote:1.0", *edition_tags])
     return "quote 的两个标签从 capstone/quote.tar 载入回来了，镜像 ID 不变。恭喜你走完了一个镜像的一生！"
