@@ -61,6 +61,13 @@ def dockerignore(c):
         c.fail("site:1 里没有 /site/start.sh：.dockerignore 把要用的文件也排除掉了，只排除 .env 和 logs。")
     leaked = [p for p in ("/site/.env", "/site/logs") if c.image_file("site:1", p) is not None]
     if leaked:
-        c.fail(f"site:1 里还有 {'、'.join(leaked)}：COPY . /site/ 把它们也复制进去了。"
+        c.fail(f"site:1 里还有 {'、'.join(leaked)}：COPY . /site/ 把{'它' if len(leaked) == 1 else '它们'}也复制进去了。"
                "在 build-lab/ex-ctx/.dockerignore 里每行写一个要排除的名字（.env 和 logs），再重新构建 site:1。")
+    ctx = c.sandbox.work_dir / "build-lab" / "ex-ctx"
+    gone = [n for n in (".env", "logs") if not (ctx / n).exists()]
+    if gone:
+        c.fail(f"site:1 里确实没有它们，但 build-lab/ex-ctx 里的 {'、'.join(gone)} 被删掉了。"
+               "练习要的是留着这些文件、用 .dockerignore 排除它们：重新运行准备单元格，再写 .dockerignore 构建。")
+    if not (ctx / ".dockerignore").is_file():
+        c.fail("build-lab/ex-ctx 里没有 .dockerignore：在构建上下文的最上层写一个，每行一个要排除的名字。")
     return "site:1 里有 /site/start.sh，没有 .env 和 logs：它们在构建上下文里就被 .dockerignore 排除了。"
