@@ -42,3 +42,27 @@ def target(c):
     if c.image_text("report:test", "/src/test-passed") is None:
         c.fail("report:test 里没有 /src/test-passed：这是 build 阶段的镜像，要构建到 test 阶段。")
     return "report:test 是 test 阶段的镜像，/src/test-passed 在里面。"
+
+
+@check("build.dockerignore")
+def dockerignore(c):
+    img = c.find_image("site:1")
+    if img is None:
+        c.fail("没有找到 site:1：写好 build-lab/ex-ctx/.dockerignore 以后，用 docker build -t site:1 build-lab/ex-ctx 构建。")
+    labels = (img.get("Config") or {}).get("Labels") or {}
+    if labels.get("dockerlearn.exercise") != "build-dockerignore":
+        c.fail("site:1 不是用 build-lab/ex-ctx 里的 Dockerfile 构建的（还没准备练习的话，先运行准备单元格）。")
+    if _text(c, "site:1", "/site/start.sh") is None:
+        c.fail("site:1 里没有 /site/start.sh：.dockerignore 把要用的文件也排除掉了，只排除 .env 和 logs。")
+    leaked = [p for p in ("/site/.env", "/site/logs") if c.image_file("site:1", p) is not None]
+    if leaked:
+        c.fail(f"site:1 里还有 {'、'.join(leaked)}：COPY . /site/ 把{'它' if len(leaked) == 1 else '它们'}也复制进去了。"
+               "在 build-lab/ex-ctx/.dockerignore 里每行写一个要排除的名字（.env 和 logs），再重新构建 site:1。")
+    ctx = c.sandbox.work_dir / "build-lab" / "ex-ctx"
+    gone = [n for n in (".env", "logs") if not (ctx / n).exists()]
+    if gone:
+        c.fail(f"site:1 里确实没有它们，但 build-lab/ex-ctx 里的 {'、'.join(gone)} 被删掉了。"
+               "练习要的是留着这些文件、用 .dockerignore 排除它们：重新运行准备单元格，再写 .dockerignore 构建。")
+    if not (ctx / ".dockerignore").is_file():
+        c.fail("build-lab/ex-ctx 里没有 .dockerignore：在构建上下文的最上层写一个，每行一个要排除的名字。")
+    return "site:1 里有 /site/start.sh，没有 .env 和 logs：它们在构建上下文里就被 .dockerignore 排除了。"
