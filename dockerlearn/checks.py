@@ -15,6 +15,7 @@ import json
 import tarfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Optional
 
 from .errors import DockerlearnError, UnknownExercise, as_error, docker_error_kind
@@ -210,6 +211,11 @@ class CheckContext:
             if self.find_image(name) is not None:
                 return name
         return None
+
+    # ---- the learner's work directory ----
+    def work_path(self, relpath: str) -> Path:
+        """A path in the learner's work directory (where lesson cells write their files)."""
+        return self._sandbox.work_dir / relpath
 
     # ---- docker save archives (in the work directory) ----
     def _archive(self, relpath: str):

@@ -58,7 +58,7 @@ def dockerignore(c):
     if leaked:
         c.fail(f"site:1 里还有 {'、'.join(leaked)}：COPY . /site/ 把{'它' if len(leaked) == 1 else '它们'}也复制进去了。"
                "在 build-lab/ex-ctx/.dockerignore 里每行写一个要排除的名字（.env 和 logs），再重新构建 site:1。")
-    ctx = c.sandbox.work_dir / "build-lab" / "ex-ctx"
+    ctx = c.work_path("build-lab/ex-ctx")
     gone = [n for n in (".env", "logs") if not (ctx / n).exists()]
     if gone:
         c.fail(f"site:1 里确实没有它们，但 build-lab/ex-ctx 里的 {'、'.join(gone)} 被删掉了。"
