@@ -85,11 +85,12 @@ def setup(roster_path: str, teachers: list[str], class_dir: Path = DEFAULT_DIR, 
                                hint="sudo dockerlearn classroom 名单.csv --teacher 老师的用户名")
     students = roster.load(roster_path)
     _check_teachers(teachers, students)
-    class_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(class_dir, 0o700)  # passwords, the hub's database and secrets: the teacher's (root's) alone
     record = class_dir / "accounts.json"
     plan = roster.plan(students, roster.ExistingState.scan(record), remove_missing=remove_missing)
     print(plan.render())
+    # Only now that everything is checked does anything change.
+    class_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(class_dir, 0o700)  # passwords, the hub's database and secrets: the teacher's (root's) alone
 
     fresh = roster.initial_passwords(plan, class_dir / "initial-passwords.csv")
     for s in plan.add:
