@@ -155,6 +155,9 @@ def execute(nb, sandbox, timeout: int = 600) -> None:
         cell.metadata.pop("execution", None)  # timings would churn the diff on every build
         if cell.cell_type == "code":
             cell.outputs = [scrub_output(o, sandbox) for o in coalesce_streams(cell.outputs)]
+    # A notebook opens without its kernel: each panel shows its readable text, not "model not found".
+    from .lab import strip_notebook
+    strip_notebook(nb)
 
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

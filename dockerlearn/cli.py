@@ -80,24 +80,21 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_lab(args) -> int:
+    from .lab import prepare
     sb = _sandbox(args)
     sb.up()
-    env = sb.full_env()
     notebooks = learner_notebooks(sb)
-    argv = lab_argv(notebooks, args.port, args.no_browser)
-    print(f"正在启动 JupyterLab（沙箱 {args.name}）：每个内核和终端里的 docker 都指向沙箱。\n你的 notebook 副本在 {notebooks}，从 01-sandbox.ipynb 开始。")
+    config, env = prepare(sb, notebooks)
+    argv = lab_argv(notebooks, args.port, args.no_browser, config)
+    print(f"正在启动 JupyterLab（沙箱 {args.name}）：每个内核和终端里的 docker 都指向沙箱。\n"
+          f"你的 notebook 副本在 {notebooks}，从 01-sandbox.ipynb 开始；终端和 work/ 文件夹就是你的工作目录。")
+    os.chdir(notebooks)  # a terminal opened "here" resolves relative paths against the notebooks
     os.execvpe(argv[0], argv, env)
 
 
-def lab_argv(notebooks: Path, port: int, no_browser: bool) -> list[str]:
-    """JupyterLab on loopback only: a classroom machine must not serve students' sandboxes to the LAN."""
-    argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}",
-            "--ServerApp.ip=127.0.0.1", f"--port={port}"]
-    if os.geteuid() == 0:
-        argv.append("--allow-root")
-    if no_browser:
-        argv.append("--no-browser")
-    return argv
+def lab_argv(notebooks: Path, port: int, no_browser: bool, config=None) -> list[str]:
+    from .lab import lab_argv as argv
+    return argv(notebooks, port, no_browser, config)
 
 
 def learner_notebooks(sb) -> Path:

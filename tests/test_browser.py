@@ -100,7 +100,7 @@ def test_learner_runs_the_pilot_and_gets_a_tick(lab, fresh_sandbox):
                 timeout=30_000)
             assert "✅" in verdict.inner_text()
             assert "mybusybox:v1" in verdict.inner_text()
-            panel.get_by_role("button", name="提示 (0/3)").click()
+            panel.get_by_role("button", name="提示 (0/2)").click()
             assert "docker tag" in panel.locator(".dockerlearn-hints").inner_text()
             panel.scroll_into_view_if_needed()
             panel.screenshot(path=str(ARTIFACTS / "check-panel.png"))
