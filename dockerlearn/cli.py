@@ -100,12 +100,19 @@ def lab_argv(notebooks: Path, port: int, no_browser: bool, config=None) -> list[
 def learner_notebooks(sb) -> Path:
     """The learner's own copies of the notebooks: several students on one machine never share one,
     and a course update adds new lessons without overwriting a notebook someone has worked in."""
-    import shutil
+    import json
+
+    from .lab import strip_notebook
     target = sb.paths.root / "notebooks"
     target.mkdir(parents=True, exist_ok=True)
     for nb in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
         if not (target / nb.name).exists():
-            shutil.copy2(nb, target / nb.name)
+            # Each panel as its readable text: the widgets of the build's kernel are long gone.
+            content = json.loads(nb.read_text(encoding="utf-8"))
+            strip_notebook(content)
+            part = target / f".{nb.name}.part"
+            part.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            part.replace(target / nb.name)
     return target
 
 

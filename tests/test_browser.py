@@ -185,3 +185,58 @@ def test_every_prompt_renders_as_written(tmp_path):
         if got != want:
             wrong.append((ex.id, got, want))
     assert not wrong, wrong
+
+
+def test_dockerlearn_lab_in_chinese_and_a_saved_panel_reopens_readable(sandbox, tmp_path):
+    """`dockerlearn lab` as a learner meets it: the interface in Chinese, no news prompt, work/ in the
+    file browser; a kernel that never ran %load_ext shows a panel; a notebook run and saved in the
+    lab (so trusted) reopens with the panel's text, not "Error displaying widget: model not found"."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+    from playwright.sync_api import sync_playwright
+
+    from dockerlearn.cli import learner_notebooks
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("chromium is missing: bash scripts/setup --browser installs it")
+    mine = learner_notebooks(sandbox) / "mine.ipynb"
+    nb = new_notebook(cells=[new_code_cell('check("tag.add-tag")')])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, mine)
+    port, token = free_port(), "dockerlearn-test"
+    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+               JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), JUPYTER_DATA_DIR=str(tmp_path / "data"))
+    argv = [sys.executable, "-m", "dockerlearn", "lab", "--name", sandbox.name, "--no-browser", "--port", str(port)]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with running_lab(argv, env, port, token, tmp_path / "lab.log") as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(f"{base}/lab/tree/mine.ipynb?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            page.wait_for_timeout(2000)  # a news prompt, had there been one, shows by now
+            menu = page.locator("#jp-MainMenu").inner_text()
+            assert "文件" in menu and "内核" in menu, menu
+            assert page.get_by_text("Jupyter news").count() == 0
+            assert page.locator(".jp-DirListing-item", has_text="work").count() == 1
+            # Run before anything else: the kernel loaded dockerlearn itself.
+            page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.click()
+            page.keyboard.press("Shift+Enter")
+            page.locator(".dockerlearn-panel").first.wait_for(timeout=60_000)
+            page.keyboard.press("Control+s")
+            page.wait_for_timeout(1500)
+            page.reload()
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            page.wait_for_timeout(3000)
+            assert page.get_by_text("Error displaying widget").count() == 0
+            fallback = page.locator(".dockerlearn-fallback").first
+            fallback.wait_for(timeout=30_000)
+            assert "Shift+Enter" in fallback.inner_text() and "tag.add-tag" in fallback.inner_text()
+            page.screenshot(path=str(ARTIFACTS / "lesson-reopened.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "failure-reopen.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+            mine.unlink()

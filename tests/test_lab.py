@@ -23,6 +23,9 @@ def test_learner_gets_own_copies_and_keeps_their_work():
     learner_notebooks(sb)
     assert mine.read_text() == '{"my": "work"}', "a notebook the learner worked in is never overwritten"
     assert (target / names[1]).exists(), "a missing (or newly added) lesson is copied in"
+    copy = (target / names[1]).read_text()
+    assert "application/vnd.jupyter.widget-view+json" not in copy, "a copy opens with readable panels"
+    assert "text/plain" in copy
 
 
 def test_lab_binds_loopback_and_serves_the_learners_copies():
