@@ -164,6 +164,10 @@ def load(ipython, quiet: bool = False) -> None:
             if len(lines) > 1:
                 print(f"$ docker {' '.join(shlex.quote(a) for a in args)}")
             if run_docker(args, env, os.getcwd()) != 0:
+                if _sandbox is not None and not _sandbox.dockerd_ready():
+                    # docker's own "Cannot connect to the Docker daemon" says nothing about what helps.
+                    from .errors import SandboxDown
+                    print(SandboxDown(_sandbox.name).render())
                 return  # like `set -e`: later lines usually depend on this one
 
     _wrap_bash(ipython)

@@ -122,3 +122,16 @@ def test_sandbox_down_advice_is_reload_ext():
     from dockerlearn.errors import SandboxDown
     text = SandboxDown("default").render()
     assert "%reload_ext dockerlearn" in text and "%load_ext" not in text.replace("%reload_ext", "")
+
+
+def test_a_stopped_sandbox_is_explained_in_chinese(shell, sandbox, capfd, monkeypatch):
+    """%docker against a sandbox that is not running: docker's own error, then what helps."""
+    from dockerlearn import magics
+    from dockerlearn.sandbox import Sandbox
+    stopped = Sandbox("t-never-started", quiet=True)
+    monkeypatch.setattr(magics, "_sandbox", stopped)
+    monkeypatch.setitem(os.environ, "DOCKER_HOST", f"unix://{stopped.paths.socket}")
+    shell.run_line_magic("docker", "images")
+    out = capfd.readouterr().out
+    assert "沙箱 t-never-started 没有在运行" in out and "%reload_ext dockerlearn" in out
+    assert "dockerlearn up --name t-never-started" in out
