@@ -32,6 +32,16 @@ c.ServerApp.open_browser = False
 pytestmark = [pytest.mark.browser, pytest.mark.daemon]
 
 
+def course_settings(tmp_path):
+    """The lab as dockerlearn lab sets it up (Chinese, no news prompt), for screenshots a learner
+    would recognise."""
+    import json
+
+    from dockerlearn.lab import OVERRIDES
+    (tmp_path / "app-settings").mkdir()
+    (tmp_path / "app-settings" / "overrides.json").write_text(json.dumps(OVERRIDES))
+
+
 @pytest.fixture
 def lab(fresh_sandbox, tmp_path):
     if not os.path.exists(CHROMIUM):
@@ -41,12 +51,14 @@ def lab(fresh_sandbox, tmp_path):
     # A copy: the browser autosaves, and the committed notebook must stay as built.
     shutil.copy(NOTEBOOKS_DIR / "02-tag.ipynb", root / "02-tag.ipynb")
     (tmp_path / "lab_config.py").write_text(LAB_CONFIG)
+    course_settings(tmp_path)
     port, token = free_port(), "dockerlearn-test"
     env = fresh_sandbox.full_env()
     env.update({"JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
                 "JUPYTER_DATA_DIR": str(tmp_path / "data"), "IPYTHONDIR": str(tmp_path / "ipy")})
     argv = [sys.executable, "-m", "jupyter", "lab", f"--config={tmp_path / 'lab_config.py'}", f"--port={port}",
-            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root"]
+            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
+            f"--LabApp.app_settings_dir={tmp_path / 'app-settings'}"]
     with running_lab(argv, env, port, token, tmp_path / "lab.log") as base:
         yield f"{base}/lab/tree/02-tag.ipynb?token={token}"
 
