@@ -100,10 +100,12 @@ def test_course_kernel_loads_dockerlearn_itself(sandbox, tmp_path):
             reply = kc.execute_interactive(code, timeout=60, output_hook=lambda m: out.append(m))
             return reply["content"]["status"]
 
-        assert run("import os; print('CWD', os.getcwd()); print('CHECK', check.__module__)") == "ok"
+        assert run("import os, shutil; print('CWD', os.getcwd()); print('CHECK', check.__module__); "
+                   "print('DL', shutil.which('dockerlearn')); print('DOCKER', shutil.which('docker'))") == "ok"
         assert run("%docker info --format 'ROOT={{.DockerRootDir}}'") == "ok"
         text = "".join(m["content"].get("text", "") for m in out if m["msg_type"] == "stream")
         assert f"CWD {sandbox.work_dir}" in text and "CHECK dockerlearn" in text
+        assert f"DL {sandbox.paths.bin_dir}/dockerlearn" in text and f"DOCKER {sandbox.paths.bin_dir}/docker" in text
         assert f"ROOT={sandbox.paths.data_root}" in text
         out.clear()
         assert run("%load_ext dockerlearn") == "ok"  # the notebook's first cell: its usual line, no "already loaded"
