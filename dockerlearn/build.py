@@ -38,10 +38,36 @@ def _markdown(text: str) -> str:
     return escape_dollars(text)
 
 
+# JupyterLab 4 typesets any two dollars in one text run as LaTeX after the markdown is rendered:
+# neither \\$ nor &#36; stops it (both become a plain $ in the page, which MathJax then reads).
+# MathJax pairs delimiters only within one text node, so a dollar alone in its own element stays a
+# dollar. Code spans and blocks are never typeset.
+DOLLAR = "<span>&#36;</span>"
+
+
 def escape_dollars(text: str) -> str:
-    """Jupyter reads $...$ as LaTeX, and JupyterLab ignores \\$: write a dollar as an HTML entity."""
+    """Markdown whose dollars outside code render as dollars, never as LaTeX."""
     parts = CODE_RE.split(text)
-    return "".join(p if i % 2 else p.replace("$", "&#36;") for i, p in enumerate(parts))
+    return "".join(p if i % 2 else p.replace("$", DOLLAR) for i, p in enumerate(parts))
+
+
+# Plain text → markdown that renders exactly as written: markdown's own punctuation escaped,
+# < and > (which would start an HTML tag and vanish) and & as entities, $ and \\ alone in a span
+# (a backslash would otherwise start \\( math or an escape).
+_LITERAL = {"$": DOLLAR, "\\": "<span>&#92;</span>", "&": "&amp;", "<": "&lt;", ">": "&gt;",
+            **{c: "\\" + c for c in "`*_[]#|~"}}
+_LINE_START_RE = re.compile(r"^([-+=]|\d+(?=[.)]))")  # a list item, a heading underline
+
+
+def literal_markdown(text: str) -> str:
+    """Plain text (an exercise's prompt or title) as markdown that JupyterLab renders as written,
+    line for line."""
+    lines = []
+    for line in text.splitlines():
+        line = "".join(_LITERAL.get(c, c) for c in line)
+        line = _LINE_START_RE.sub(lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), line)
+        lines.append(line)
+    return "  \n".join(lines)  # two spaces: a line break
 
 
 def _code(source: str, flags: set[str]) -> nbformat.NotebookNode:
@@ -73,11 +99,11 @@ def _cells_for(part: Part) -> list:
     if part.kind == "exercise":
         ex = part.exercise
         assert ex
-        prompt = "\n".join(line + "  " for line in ex.prompt.splitlines())  # keep the line breaks
         answer = new_code_cell("")
         answer.metadata["tags"] = ["answer"]
-        return [new_markdown_cell(escape_dollars(f"### 练习 `{ex.id}`：{ex.title}\n\n{prompt}\n\n")
-                                  + "在下面的空单元格里用 `%docker ...`（或 `!docker ...`）完成它，然后点击 **检查**。"),
+        return [new_markdown_cell(f"### 练习 `{ex.id}`：{literal_markdown(ex.title)}\n\n"
+                                  f"{literal_markdown(ex.prompt)}\n\n"
+                                  "在下面的空单元格里用 `%docker ...`（或 `!docker ...`）完成它，然后点击 **检查**。"),
                 answer, new_code_cell(f'check("{ex.id}")')]
     raise ValueError(part.kind)
 
@@ -130,6 +156,9 @@ def execute(nb, sandbox, timeout: int = 600) -> None:
         cell.metadata.pop("execution", None)  # timings would churn the diff on every build
         if cell.cell_type == "code":
             cell.outputs = [scrub_output(o, sandbox) for o in coalesce_streams(cell.outputs)]
+    # A notebook opens without its kernel: each panel shows its readable text, not "model not found".
+    from .lab import strip_notebook
+    strip_notebook(nb)
 
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -109,36 +109,40 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_lab(args) -> int:
+    from .lab import prepare
     sb = _sandbox(args)
     sb.up()
-    env = sb.full_env()
     notebooks = learner_notebooks(sb)
-    argv = lab_argv(notebooks, args.port, args.no_browser)
-    print(f"正在启动 JupyterLab（沙箱 {args.name}）：每个内核和终端里的 docker 都指向沙箱。\n你的 notebook 副本在 {notebooks}，从 01-sandbox.ipynb 开始。")
+    config, env = prepare(sb, notebooks)
+    argv = lab_argv(notebooks, args.port, args.no_browser, config)
+    print(f"正在启动 JupyterLab（沙箱 {args.name}）：每个内核和终端里的 docker 都指向沙箱。\n"
+          f"你的 notebook 副本在 {notebooks}，从 01-sandbox.ipynb 开始；终端和 work/ 文件夹就是你的工作目录。")
+    os.chdir(notebooks)  # a terminal opened "here" resolves relative paths against the notebooks
     os.execvpe(argv[0], argv, env)
 
 
-def lab_argv(notebooks: Path, port: int, no_browser: bool) -> list[str]:
-    """JupyterLab on loopback only: a classroom machine must not serve students' sandboxes to the LAN."""
-    argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}",
-            "--ServerApp.ip=127.0.0.1", f"--port={port}"]
-    if os.geteuid() == 0:
-        argv.append("--allow-root")
-    if no_browser:
-        argv.append("--no-browser")
-    return argv
+def lab_argv(notebooks: Path, port: int, no_browser: bool, config=None) -> list[str]:
+    from .lab import lab_argv as argv
+    return argv(notebooks, port, no_browser, config)
 
 
 def learner_notebooks(sb) -> Path:
     """The learner's own copies of the notebooks: several students on one machine never share one,
     and a course update adds new lessons without overwriting a notebook someone has worked in."""
-    import shutil
+    import json
+
+    from .lab import strip_notebook
     target = sb.paths.root / "notebooks"
     target.mkdir(parents=True, exist_ok=True)
     from .paths import course_dir
     for nb in sorted((course_dir() / "notebooks").glob("*.ipynb")):
         if not (target / nb.name).exists():
-            shutil.copy2(nb, target / nb.name)
+            # Each panel as its readable text: the widgets of the build's kernel are long gone.
+            content = json.loads(nb.read_text(encoding="utf-8"))
+            strip_notebook(content)
+            part = target / f".{nb.name}.part"
+            part.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            part.replace(target / nb.name)
     return target
 
 

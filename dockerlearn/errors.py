@@ -75,7 +75,7 @@ class SandboxDown(DockerlearnError):
         super().__init__(
             f"沙箱 {name} 没有在运行" + (f"：{detail}" if detail else ""),
             term="sandbox is down",
-            hint=f"先运行 {cmd} 启动沙箱（在 notebook 里重新执行第一个单元格 %load_ext dockerlearn 也可以）。",
+            hint=f"先运行 {cmd} 启动沙箱（在 notebook 里运行 %reload_ext dockerlearn 也可以）。",
         )
 
 

@@ -99,10 +99,37 @@ def sandbox():
     return _sandbox if _sandbox is not None else attach()
 
 
-def load(ipython) -> None:
+def _wrap_bash(ipython) -> None:
+    """%%bash as IPython has it (live output, stderr apart), but a failing script ends like a
+    failing %docker: its own error, then the exit code in Chinese, no Python traceback."""
+    from subprocess import CalledProcessError
+    original = ipython.find_cell_magic("bash")  # IPython registers its script magics lazily
+    magics = ipython.magics_manager.magics["cell"]
+    if original is None or getattr(original, "dockerlearn", False):
+        return
+
+    def bash(line, cell):
+        try:
+            return original(line, cell)
+        except CalledProcessError as e:
+            code = e.returncode
+            why = "，被信号终止 (killed by signal)" if code < 0 else ""
+            print(f"（命令失败，退出码 exit code {code}{why}）")
+    bash.dockerlearn = True
+    bash.__doc__ = original.__doc__
+    magics["bash"] = bash
+
+
+def load(ipython, quiet: bool = False) -> None:
+    """The magics, check() and lesson_progress(), and the sandbox. quiet: the kernel's own startup
+    (see lab.py), where nothing is shown; the notebook's `%load_ext dockerlearn` runs this again
+    and prints the usual line."""
     from IPython.core.magic import no_var_expand, register_cell_magic, register_line_magic
 
-    def _connect() -> bool:
+    from . import check, lesson_progress
+    ipython.push({"check": check, "lesson_progress": lesson_progress})
+
+    def _connect(loud: bool = True) -> bool:
         try:
             sb = attach()
         except Exception as e:
@@ -111,12 +138,13 @@ def load(ipython) -> None:
                 raise
             # Never fall back to the user's own daemon: until the sandbox runs, docker finds nothing.
             os.environ["DOCKER_HOST"] = DOWN_HOST
-            print(error.render(), file=sys.stderr)
+            if loud:
+                print(error.render(), file=sys.stderr)
             return False
         ipython.push({"REGISTRY": sb.env()["REGISTRY"], "MIRROR": sb.env()["MIRROR"]})
         return True
 
-    if _connect():
+    if _connect(loud=not quiet) and not quiet:
         # Only stable facts here: nbval compares this output on every run.
         print("已连接 dockerlearn 沙箱：docker 命令都在这个独立的守护进程里执行，不会碰到你自己的 Docker。")
 
@@ -139,7 +167,13 @@ def load(ipython) -> None:
             if len(lines) > 1:
                 print(f"$ docker {' '.join(shlex.quote(a) for a in args)}")
             if run_docker(args, env, os.getcwd()) != 0:
+                if _sandbox is not None and not _sandbox.dockerd_ready():
+                    # docker's own "Cannot connect to the Docker daemon" says nothing about what helps.
+                    from .errors import SandboxDown
+                    print(SandboxDown(_sandbox.name).render())
                 return  # like `set -e`: later lines usually depend on this one
+
+    _wrap_bash(ipython)
 
     # IPython's own expansion would eat the braces of Go templates ({{.ID}}): expand $VAR only.
     @register_line_magic("docker")

@@ -22,6 +22,33 @@ def _paragraphs(text: str) -> str:
     return "<br>".join(html.escape(line) for line in text.strip().splitlines())
 
 
+def _commands(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def teaching_hints(ex) -> list[str]:
+    """The hints that teach: a hint that already holds every command of the reference answer is
+    the answer itself, and 显示答案 is the button for that."""
+    solution = _commands(ex.solution)
+    return [h for h in ex.hints if not (solution and all(c in " ".join(h.split()) for c in solution))]
+
+
+RERUN = "按 Shift+Enter 运行本单元"
+PANEL_FALLBACK = ("练习 {id}（{title}）：这里是它的练习面板（检查、提示、显示答案）。"
+                  f"看不到按钮，或者按钮没有反应（重新打开了 notebook、重启了内核）？{RERUN}。")
+PROGRESS_FALLBACK = (f"本课练习进度（{{lesson}}，共 {{n}} 题）：看不到进度条？{RERUN}。"
+                     "全部课程的进度：在终端里运行 dockerlearn progress。")
+
+
+def _fallback(widget, text: str, kwargs) -> dict:
+    """The widget's view plus a readable text: a saved notebook keeps only the text (see lab.py),
+    so a notebook opened without its kernel shows it instead of "model not found"."""
+    data = super(type(widget), widget)._repr_mimebundle_(**kwargs)
+    data["text/plain"] = text
+    data["text/html"] = f"<div class='dockerlearn-fallback' style='color:#57606a'>{html.escape(text)}</div>"
+    return data
+
+
 def _learner() -> str:
     from .magics import sandbox
     return sandbox().name
@@ -50,15 +77,21 @@ def panel(exercise_id: str):
         return None
     w = _widgets()
 
+    hints = teaching_hints(ex)
+    fallback = PANEL_FALLBACK.format(id=ex.id, title=ex.title)
+
     class CheckPanel(w.VBox):
         def __repr__(self):
-            return f"练习 {ex.id}（{ex.title}）：做完后点击 检查。"
+            return fallback
+
+        def _repr_mimebundle_(self, **kwargs):
+            return _fallback(self, fallback, kwargs)
 
     verdict = w.HTML(value="")
     hint_box = w.HTML(value="")
     answer_box = w.HTML(value="")
     check_btn = w.Button(description="检查", button_style="primary", icon="check")
-    hint_btn = w.Button(description=f"提示 (0/{len(ex.hints)})", icon="lightbulb-o")
+    hint_btn = w.Button(description=f"提示 (0/{len(hints)})", icon="lightbulb-o")
     answer_btn = w.Button(description="显示答案", icon="eye")
     shown = {"hints": 0}
 
@@ -80,11 +113,14 @@ def panel(exercise_id: str):
         refresh(ex.lesson_id)
 
     def on_hint(_):
-        if shown["hints"] < len(ex.hints):
+        more = shown["hints"] < len(hints)
+        if more:
             shown["hints"] += 1
-        hint_btn.description = f"提示 ({shown['hints']}/{len(ex.hints)})"
-        items = "".join(f"<li>{_paragraphs(h)}</li>" for h in ex.hints[:shown["hints"]])
-        hint_box.value = f"<ol class='dockerlearn-hints'>{items}</ol>"
+        hint_btn.description = f"提示 ({shown['hints']}/{len(hints)})"
+        items = "".join(f"<li>{_paragraphs(h)}</li>" for h in hints[:shown["hints"]])
+        end = "" if more else ("<div class='dockerlearn-no-more-hints' style='color:#57606a'>"
+                               "没有更多提示了。还是做不出来？点 显示答案 看参考答案。</div>")
+        hint_box.value = f"<ol class='dockerlearn-hints'>{items}</ol>{end}"
 
     def on_answer(_):
         answer_box.value = ("<div><b>参考答案</b>（任何能达到同样状态的做法都算对）：</div>"
@@ -95,7 +131,9 @@ def panel(exercise_id: str):
     answer_btn.on_click(on_answer)
     head = w.HTML(value=f"<div class='dockerlearn-exercise'><b>练习 {html.escape(ex.id)}</b>：{html.escape(ex.title)}"
                         f"<div>{_paragraphs(ex.prompt)}</div></div>")
-    box = CheckPanel([head, w.HBox([check_btn, hint_btn, answer_btn]), verdict, hint_box, answer_box])
+    foot = w.HTML(value="<div class='dockerlearn-rerun' style='color:#57606a;font-size:85%'>"
+                        f"重启内核或重新打开 notebook 之后，如果按钮没有反应：{RERUN}。</div>")
+    box = CheckPanel([head, w.HBox([check_btn, hint_btn, answer_btn]), verdict, hint_box, answer_box, foot])
     box.add_class("dockerlearn-panel")
     return box
 
@@ -110,9 +148,14 @@ def lesson_progress(lesson_id: str):
         return None
     w = _widgets()
 
+    fallback = PROGRESS_FALLBACK.format(lesson=lesson_id, n=len(ids))
+
     class ProgressBar(w.HBox):
         def __repr__(self):
-            return f"本课练习进度（{lesson_id}，共 {len(ids)} 题）"
+            return fallback
+
+        def _repr_mimebundle_(self, **kwargs):
+            return _fallback(self, fallback, kwargs)
 
     bar = w.IntProgress(value=0, min=0, max=max(1, len(ids)), bar_style="success")
     label = w.Label(value="")

@@ -96,3 +96,42 @@ def test_load_ext_without_a_sandbox_never_reaches_another_daemon(tmp_path):
     assert "沙箱名称 '../bad' 不合法" in r.stderr
     assert "HOST=unix:///nonexistent/" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_bash_failures_read_like_docker_failures(shell, capfd):
+    """A failing %%bash shows the command's own error and the exit code in Chinese, no traceback."""
+    result = shell.run_cell("%%bash\necho before\nls /no/such/dir\nexit 3")
+    out = capfd.readouterr()
+    assert result.error_in_exec is None and "Traceback" not in out.out + out.err
+    assert "before" in out.out and "No such file" in out.err
+    assert "（命令失败，退出码 exit code 3）" in out.out
+    shell.run_cell("%%bash\necho fine")
+    assert "fine" in capfd.readouterr().out
+    shell.run_line_magic("reload_ext", "dockerlearn")  # loading twice wraps once
+    shell.run_cell("%%bash\nexit 4")
+    assert capfd.readouterr().out.count("exit code 4") == 1
+
+
+def test_load_ext_provides_check_and_lesson_progress(shell):
+    import dockerlearn
+    assert shell.user_ns["check"] is dockerlearn.check
+    assert shell.user_ns["lesson_progress"] is dockerlearn.lesson_progress
+
+
+def test_sandbox_down_advice_is_reload_ext():
+    from dockerlearn.errors import SandboxDown
+    text = SandboxDown("default").render()
+    assert "%reload_ext dockerlearn" in text and "%load_ext" not in text.replace("%reload_ext", "")
+
+
+def test_a_stopped_sandbox_is_explained_in_chinese(shell, sandbox, capfd, monkeypatch):
+    """%docker against a sandbox that is not running: docker's own error, then what helps."""
+    from dockerlearn import magics
+    from dockerlearn.sandbox import Sandbox
+    stopped = Sandbox("t-never-started", quiet=True)
+    monkeypatch.setattr(magics, "_sandbox", stopped)
+    monkeypatch.setitem(os.environ, "DOCKER_HOST", f"unix://{stopped.paths.socket}")
+    shell.run_line_magic("docker", "images")
+    out = capfd.readouterr().out
+    assert "沙箱 t-never-started 没有在运行" in out and "%reload_ext dockerlearn" in out
+    assert "dockerlearn up --name t-never-started" in out
