@@ -91,12 +91,25 @@ def render(table: ClassTable, activity: dict[str, str], prefix: str) -> str:
                     else:
                         cells.append(f'<td class="fail" title="尝试 tries">❌ {r.tries}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
+    summary = ["<tr><th>学生 student</th><th>完成 passed</th>"
+               + "".join(f'<th title="{esc(title)}">{esc(lesson[:2])}</th>' for lesson, title, _ in table.lessons)
+               + "</tr>"]
+    for p in table.students:
+        done = table.lesson_completion(p) if not p.error else {}
+        cells = "".join(
+            f'<td class="{"pass" if done.get(lesson, (0, 1))[0] == len(ids) else ""}">'
+            f'{done.get(lesson, (0, len(ids)))[0]}/{len(ids)}</td>' for lesson, _, ids in table.lessons)
+        summary.append(f'<tr><td class="name">{esc(p.student.id)}</td><td>{p.passed}/{len(table.exercise_ids)}</td>'
+                       f"{cells}</tr>")
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{REFRESH_SECONDS}"><title>dockerlearn 班级进度</title><style>{STYLE}</style></head>
 <body><h1>班级进度 (class progress)</h1>
 <p>共 {len(table.students)} 名学生，{len(table.exercise_ids)} 个练习。每 {REFRESH_SECONDS} 秒刷新。
 单元格：✅ 通过（尝试次数，首次通过的时间）、❌ 尝试过还没通过、· 还没有尝试。
 <a href="{prefix}grades.csv">下载 grades.csv</a></p>
+<h2>每课完成情况 (lessons)</h2>
+<table id="summary">{''.join(summary)}</table>
+<h2>每个练习 (exercises)</h2>
 <table id="class"><tr>{''.join(head1)}</tr><tr>{''.join(head2)}</tr>{''.join(rows)}</table></body></html>"""
 
 

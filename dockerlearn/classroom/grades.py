@@ -96,6 +96,9 @@ def read_student(student: Student, exercise_ids: list[str], source: Optional[Pat
             rows, last = db.rows(exercise_ids), db.last_activity()
         except (OSError, DockerlearnError) as e:  # one unreadable student must not hide the class
             return StudentProgress(student, [], None, error=f"进度无法读取 (unreadable progress)：{e}")
+        if any(Path(tmp).glob("*.bak")):  # ProgressDB set a damaged copy aside: say so, show no zeros
+            return StudentProgress(student, [], None,
+                                   error="进度数据库已损坏，进度无法读取 (unreadable progress: corrupt database)")
     return StudentProgress(student, rows, last)
 
 
