@@ -96,8 +96,6 @@ def main() -> None:
     (work / "roster.csv").write_text("id,last_name,first_name,email\n"
                                      + "".join(f"{s},学生,{s[-2:]},{s}@example.com\n" for s in students))
     base_port = procs.free_port()
-    while not all(procs.port_free(base_port + i) for i in range(4)):
-        base_port = procs.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKERLEARN_")}
     hub = None
     try:
@@ -111,11 +109,14 @@ def main() -> None:
         hub = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(work / "class" / "jupyterhub_config.py")],
                                cwd=work / "class", env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{base_port}"
+        deadline = time.monotonic() + 120
         while True:
             try:
                 urllib.request.urlopen(f"{base}/hub/api", timeout=2)
                 break
             except OSError:
+                if hub.poll() is not None or time.monotonic() > deadline:
+                    sys.exit("JupyterHub did not start:\n" + (work / "hub.log").read_text()[-3000:])
                 time.sleep(0.3)
         results: dict = {}
         t0 = time.monotonic()

@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("roster", help="名单 CSV，列为 id,last_name,first_name,email（nbgrader 的格式）")
     p.add_argument("--teacher", action="append", default=[], metavar="USER", help="老师的用户名（可重复；不存在时自动创建）")
     p.add_argument("--dir", default="/var/lib/dockerlearn/classroom", help="教室目录：账户记录、初始密码、JupyterHub 的数据库")
-    p.add_argument("--port", type=int, default=8000, help="JupyterHub 的端口（只监听 127.0.0.1；内部还用之后的 3 个端口）")
+    p.add_argument("--port", type=int, default=8000, help="JupyterHub 的端口（只监听 127.0.0.1）")
     p.add_argument("--remove-missing", action="store_true", help="删除名单里已经没有的学生账户（连同家目录和沙箱）")
     p.add_argument("--setup-only", action="store_true", help="只建立账户和配置，不启动 JupyterHub")
     p = add("singleuser", cmd_singleuser, "（由教室的 JupyterHub 以学生身份运行）启动学生自己的沙箱，再启动 JupyterLab")

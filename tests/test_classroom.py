@@ -40,13 +40,6 @@ def remove_users() -> None:
         subprocess.run(["userdel", "--remove", user], capture_output=True)
 
 
-def free_base_port() -> int:
-    while True:
-        base = procs.free_port()
-        if base < 65000 and all(procs.port_free(base + i) for i in range(4)):
-            return base
-
-
 def as_user(user: str, script: str) -> subprocess.CompletedProcess:
     env = {"PATH": f"{REPO}/.venv/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8", "HOME": pwd.getpwnam(user).pw_dir}
     return subprocess.run(["runuser", "-u", user, "--", "bash", "-c", script], capture_output=True, text=True,
@@ -67,7 +60,7 @@ def hub(tmp_path_factory):
     work = tmp_path_factory.mktemp("classroom")
     class_dir = work / "class"
     (work / "roster.csv").write_text(ROSTER)
-    port = free_base_port()
+    port = procs.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKERLEARN_")}
     env["DOCKERLEARN_CACHE"] = os.environ["DOCKERLEARN_CACHE"]  # root's cache, copied to the machine's
     setup = subprocess.run([sys.executable, "-m", "dockerlearn", "classroom", str(work / "roster.csv"),

@@ -30,9 +30,16 @@ def proxy_command() -> str:
     return str(local) if local.exists() else (shutil.which("configurable-http-proxy") or str(local))
 
 
-def ports(base: int) -> dict[str, int]:
-    """The public port and the three internal ones, side by side."""
-    return {"public": base, "hub": base + 1, "proxy_api": base + 2, "dashboard": base + 3}
+def ports(public: int) -> dict[str, int]:
+    """The public port, and three internal ones picked free when the hub starts (this config is
+    read then): fixed neighbours of the public port may be taken on a shared machine."""
+    from ..procs import free_port
+    chosen = {"public": public}
+    for name in ("hub", "proxy_api", "dashboard"):
+        while (port := free_port()) in chosen.values():
+            pass
+        chosen[name] = port
+    return chosen
 
 
 def stop_sandbox(spawner) -> None:

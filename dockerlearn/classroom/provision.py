@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import paths, roster, rootless
 from ..errors import DockerlearnError
-from .hub import SYSTEM_CACHE, ports
+from .hub import SYSTEM_CACHE
 
 DEFAULT_DIR = Path("/var/lib/dockerlearn/classroom")
 
@@ -120,7 +120,7 @@ def setup(roster_path: str, teachers: list[str], class_dir: Path = DEFAULT_DIR, 
 
 
 def start(config: Path, port: int) -> None:
-    print(f"教室已就绪：http://127.0.0.1:{ports(port)['public']}/ （只监听本机；对外提供服务时在前面放一个带 TLS 的反向代理）\n"
+    print(f"教室已就绪：http://127.0.0.1:{port}/ （只监听本机；对外提供服务时在前面放一个带 TLS 的反向代理）\n"
           f"学生的初始密码在 {config.parent / 'initial-passwords.csv'}（只有 root 能读）。按 Ctrl+C 停止。", flush=True)
     os.chdir(config.parent)
     argv = [sys.executable, "-m", "jupyterhub", "-f", str(config)]
