@@ -4,7 +4,7 @@
 its sandboxes from the imported images without the Debian mirror (mmdebstrap) or Docker Hub.
 
 The bundle is a plain tar (the layers are gzip already) whose first member, MANIFEST.json,
-lists each file's size and sha256. Import unpacks into a staging folder beside the cache and
+lists each file's size and sha256; the second, SHA256SUMS, says the same for `sha256sum --check`. Import unpacks into a staging folder beside the cache and
 checks every file against the manifest before it installs anything: a damaged, truncated or
 altered bundle is refused and the machine's cache and course stay exactly as they were.
 """
@@ -30,6 +30,7 @@ from .progress import Bar, step
 FORMAT = "dockerlearn-bundle"
 VERSION = 1
 MANIFEST = "MANIFEST.json"
+SUMS = "SHA256SUMS"  # the manifest's hashes for `sha256sum --check`, where Python is not at hand (Dockerfile)
 COURSE_DIRS = ("lessons", "notebooks")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 1 << 20
@@ -44,6 +45,10 @@ class Result:
     images: int
     course_files: int
     bytes: int
+
+
+def _sums(files: dict) -> bytes:
+    return "".join(f"{v['sha256']}  {name}\n" for name, v in files.items()).encode()
 
 
 def _sha256(path: Path, bar: Optional[Bar] = None) -> str:
@@ -111,6 +116,10 @@ def export(target, cache: Optional[Path] = None, course: Optional[Path] = None, 
             info = tarfile.TarInfo(MANIFEST)
             info.size, info.mtime, info.mode = len(manifest), int(time.time()), 0o644
             tar.addfile(info, io.BytesIO(manifest))
+            sums = _sums(entries)
+            info = tarfile.TarInfo(SUMS)
+            info.size, info.mtime, info.mode = len(sums), int(time.time()), 0o644
+            tar.addfile(info, io.BytesIO(sums))
             for name, p in files:
                 info = tar.gettarinfo(str(p), arcname=name)
                 info.uid = info.gid = 0
@@ -178,6 +187,11 @@ def _unpack_verified(bundle: Path, stage: Path, progress: bool) -> dict:
             bar = Bar(f"校验并解开 {bundle.name}", sum(v["size"] for v in files.values())) if progress else None
             seen = set()
             while (member := tar.next()) is not None:  # after the manifest, in order
+                if member.name == SUMS and SUMS not in seen and member.isfile():
+                    if tar.extractfile(member).read() != _sums(files):  # type: ignore[union-attr]
+                        raise _damaged(bundle, f"{SUMS} 和清单不符 (sha256 mismatch)")
+                    seen.add(SUMS)
+                    continue
                 want = files.get(member.name)
                 if want is None or member.name in seen or not member.isfile():
                     raise _damaged(bundle, f"含有清单 (manifest) 里没有的文件 {member.name!r}")
@@ -200,7 +214,7 @@ def _unpack_verified(bundle: Path, stage: Path, progress: bool) -> dict:
             if isinstance(e, OSError) and e.errno == 28:
                 raise
             raise _damaged(bundle, f"读到一半出错（{type(e).__name__}: {e}），可能被截断了 (truncated)") from None
-    missing = sorted(set(files) - seen)
+    missing = sorted(set(files) - seen) + ([SUMS] if SUMS not in seen else [])
     if missing:
         raise _damaged(bundle, f"缺少 {len(missing)} 个文件，例如 {missing[0]}，可能被截断了 (truncated)")
     if bar:

@@ -56,12 +56,25 @@ def flip(src: Path, dst: Path, offset: int) -> Path:
     return dst
 
 
+def test_sha256sum_checks_the_unpacked_bundle(exported, tmp_path):
+    """Without Python (the Dockerfile): tar and coreutils' sha256sum check the same hashes."""
+    subprocess.run(["tar", "-xf", str(exported), "-C", str(tmp_path)], check=True)
+    ok = subprocess.run(["sha256sum", "--check", "--quiet", "--strict", "SHA256SUMS"], cwd=tmp_path,
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    layer = next(tmp_path.glob("cache/seeds/busybox-*/layer.tar.gz"))
+    flip(layer, tmp_path / "x", layer.stat().st_size // 2)
+    os.replace(tmp_path / "x", layer)
+    bad = subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=tmp_path, capture_output=True, text=True)
+    assert bad.returncode == 1 and "FAILED" in bad.stdout
+
+
 def test_manifest_covers_every_file(exported):
     with tarfile.open(exported) as tar:
         names = tar.getnames()
         import json
         manifest = json.loads(tar.extractfile(names[0]).read())
-    assert names[0] == "MANIFEST.json" and sorted(names[1:]) == sorted(manifest["files"])
+    assert names[:2] == ["MANIFEST.json", "SHA256SUMS"] and sorted(names[2:]) == sorted(manifest["files"])
     assert any(n.startswith("cache/seeds/debian-") and n.endswith("layer.tar.gz") for n in names)
     assert "course/lessons/FORMAT.md" in names and any(n.startswith("course/notebooks/") for n in names)
     assert not any(n.endswith(".verified") or "rootfs" in n for n in names)
@@ -85,7 +98,7 @@ def test_import_into_an_empty_cache(exported, tmp_path):
     assert again.course_files == 0 and snapshot(cache, course) == before
 
 
-@pytest.mark.parametrize("damage", ["layer", "manifest", "course", "truncated", "empty", "not-a-tar"])
+@pytest.mark.parametrize("damage", ["layer", "manifest", "sums", "course", "truncated", "empty", "not-a-tar"])
 def test_damaged_bundle_is_refused_and_nothing_changes(exported, tmp_path, damage):
     cache, course = tmp_path / "cache", tmp_path / "course"
     # A machine that already has a cache and a course (an older bundle, a learner's lesson edits).
@@ -99,6 +112,8 @@ def test_damaged_bundle_is_refused_and_nothing_changes(exported, tmp_path, damag
         flip(exported, bad, offset_of(exported, "full/layer.tar.gz"))
     elif damage == "manifest":
         flip(exported, bad, offset_of(exported, "MANIFEST.json"))
+    elif damage == "sums":
+        flip(exported, bad, offset_of(exported, "SHA256SUMS"))
     elif damage == "course":
         flip(exported, bad, offset_of(exported, "lessons/FORMAT.md"))
     elif damage == "truncated":
