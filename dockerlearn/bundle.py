@@ -255,14 +255,27 @@ def _install_course(staged: Path, course: Path) -> int:
 
 
 def import_(bundle, cache: Optional[Path] = None, course: Optional[Path] = None, progress: bool = True) -> Result:
-    bundle = Path(bundle)
+    """Verify the whole bundle, then install it. Whatever the caller's umask, what is installed is
+    readable by every user: a classroom shares one cache (DOCKERLEARN_CACHE) that root imports and
+    each student's sandbox reads."""
+    old = os.umask(0o022)
+    try:
+        return _import(Path(bundle), cache, course, progress)
+    finally:
+        os.umask(old)
+
+
+def _import(bundle: Path, cache: Optional[Path], course: Optional[Path], progress: bool) -> Result:
     cache = Path(cache or paths.cache_dir())
     course = Path(course or REPO_ROOT)
-    cache.mkdir(parents=True, exist_ok=True)
-    # Staged beside the cache (same file system: installing is a rename), removed whatever happens.
-    stage = Path(tempfile.mkdtemp(prefix=".bundle-import-", dir=cache))
+    # Staged in (or beside) the cache, on its file system: installing is a rename. Removed whatever
+    # happens, and a refused bundle does not even leave an empty cache folder behind.
+    if not cache.is_dir():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".bundle-import-", dir=cache if cache.is_dir() else cache.parent))
     try:
         manifest = _unpack_verified(bundle, stage, progress)
+        cache.mkdir(parents=True, exist_ok=True)
         images = _install_seeds(stage / "cache" / "seeds", cache) if (stage / "cache" / "seeds").is_dir() else 0
         course_files = _install_course(stage / "course", course) if (stage / "course").is_dir() else 0
     finally:

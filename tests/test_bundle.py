@@ -138,7 +138,8 @@ def test_cli_refuses_in_chinese_without_traceback(exported, tmp_path):
                            "--course-dir", str(tmp_path / "course")], capture_output=True, text=True, env=env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "错误：" in proc.stderr and "sha256 mismatch" in proc.stderr and "damaged bundle" in proc.stderr
-    assert not (tmp_path / "course").exists() and not list((tmp_path / "cache").rglob("*.json"))
+    assert not (tmp_path / "course").exists() and not (tmp_path / "cache").exists()
+    assert not list(tmp_path.glob(".bundle-import-*"))
 
 
 @pytest.mark.daemon
@@ -171,3 +172,42 @@ def test_up_seeds_from_an_imported_cache_without_the_mirror(exported, tmp_path):
         assert pulled.returncode == 0 and pulled.stdout.strip().startswith("12."), pulled
     finally:
         subprocess.run(up + ["destroy", "--name", "t-bundle"], capture_output=True, env=env, timeout=120)
+
+
+@pytest.mark.daemon
+@pytest.mark.skipif(os.geteuid() != 0, reason="creates a Unix account (root only)")
+def test_a_student_seeds_from_a_cache_root_imported(exported):
+    """The classroom layout: root imports once into a shared cache (under a strict umask), and an
+    ordinary student's rootless sandbox seeds debian from it, with the Debian mirror unreachable."""
+    from dockerlearn.rootless import provision_user
+    import tempfile
+    shared = Path(tempfile.mkdtemp(prefix="dlc-shared-", dir="/var/tmp"))  # pytest's tmp_path is root's alone
+    os.chmod(shared, 0o755)
+    old = os.umask(0o077)
+    try:
+        bundle.import_(exported, cache=shared / "cache", course=shared / "course", progress=False)
+    finally:
+        os.umask(old)
+    user = "dlc-bundle"
+    home = Path(f"/tmp/{user}")  # short: the socket path limit
+    provision_user(user)
+    try:
+        home.mkdir(exist_ok=True)
+        shutil.chown(home, user, user)
+        env = ["env", "-i", f"HOME=/home/{user}", f"USER={user}", "LANG=C.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin",
+               f"DOCKERLEARN_HOME={home}", f"DOCKERLEARN_CACHE={shared / 'cache'}",
+               f"DOCKERLEARN_DEBIAN_MIRROR={UNREACHABLE_MIRROR}"]
+        as_student = ["runuser", "-u", user, "--", *env]
+        dl = [sys.executable, "-m", "dockerlearn"]
+        up = subprocess.run(as_student + dl + ["up", "-q"], capture_output=True, text=True, timeout=180, cwd="/")
+        assert up.returncode == 0, up.stdout + up.stderr
+        run = subprocess.run(as_student + ["sh", "-c", f'eval "$({" ".join(dl)} env)" && '
+                                           "docker run --rm debian:bookworm-slim cat /etc/debian_version && "
+                                           "docker info --format '{{.SecurityOptions}}'"],
+                             capture_output=True, text=True, timeout=120, cwd="/")
+        assert run.returncode == 0 and run.stdout.startswith("12.") and "rootless" in run.stdout, run.stdout + run.stderr
+    finally:
+        subprocess.run(["runuser", "-u", user, "--", *env, *dl, "destroy"], capture_output=True, timeout=120, cwd="/")
+        subprocess.run(["userdel", "--remove", user], capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(shared, ignore_errors=True)
