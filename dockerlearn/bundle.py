@@ -210,9 +210,7 @@ def _unpack_verified(bundle: Path, stage: Path, progress: bool) -> dict:
                     raise _damaged(bundle, f"{member.name} 的 sha256 和清单不符 (sha256 mismatch)")
                 os.utime(dest, (member.mtime, member.mtime))
                 seen.add(member.name)
-        except (tarfile.TarError, EOFError, OSError) as e:
-            if isinstance(e, OSError) and e.errno == 28:
-                raise
+        except (tarfile.TarError, EOFError) as e:  # an OSError (disk full, permissions) is not the bundle's fault
             raise _damaged(bundle, f"读到一半出错（{type(e).__name__}: {e}），可能被截断了 (truncated)") from None
     missing = sorted(set(files) - seen) + ([SUMS] if SUMS not in seen else [])
     if missing:
