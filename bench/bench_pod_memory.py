@@ -11,10 +11,10 @@ DOCKERLEARN_HOME and the machine's seed cache; destroys what it made.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -23,12 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-HOME = tempfile.mkdtemp(prefix="dlb-", dir="/tmp")
-os.environ["DOCKERLEARN_HOME"] = HOME
-os.environ.setdefault("DOCKERLEARN_CACHE", os.path.expanduser("~/.local/state/dockerlearn/cache"))
-os.environ.pop("DOCKERLEARN_NAME", None)
-
-from bench_sandbox import smaps  # noqa: E402
+# bench_sandbox sets up the throwaway DOCKERLEARN_HOME (and the cache) when it is imported.
+from bench_sandbox import HOME, smaps  # noqa: E402
 from dockerlearn.cli import lab_argv, learner_notebooks  # noqa: E402
 from dockerlearn.sandbox import Sandbox  # noqa: E402
 
@@ -106,6 +102,7 @@ def main() -> None:
             lab.terminate()
             lab.wait(timeout=30)
         sb.destroy()
+        shutil.rmtree(HOME, ignore_errors=True)
 
 
 if __name__ == "__main__":
