@@ -66,6 +66,17 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_bundle(args) -> int:
+    from . import bundle
+    from pathlib import Path
+    course = Path(args.course_dir) if args.course_dir else None
+    if args.action == "export":
+        bundle.export(args.file, course=course)
+    else:
+        bundle.import_(args.file, course=course)
+    return 0
+
+
 def register(add) -> None:
     p = add("check", cmd_check, "检查一个练习，输出结论；通过时退出码为 0")
     p.add_argument("exercise_id", help="练习编号，如 tag.add-tag（dockerlearn exercises 可列出全部）")
@@ -76,3 +87,7 @@ def register(add) -> None:
     p = add("build", cmd_build, "把 lessons/ 生成为 notebooks/，并在沙箱里执行（默认用名为 build 的沙箱）")
     p.add_argument("--lesson", action="append", help="只生成这一课（slug 或 id，可重复）")
     p.add_argument("--no-run", action="store_true", help="只生成单元格，不执行（仅用于调试，测试会要求有输出）")
+    p = add("bundle", cmd_bundle, "离线教室包：export 导出种子镜像缓存和课程，import 校验 sha256 后导入")
+    p.add_argument("action", choices=["export", "import"], help="export（在准备好的机器上）或 import（在教室的机器上）")
+    p.add_argument("file", help="离线包文件，例如 dockerlearn-classroom.tar")
+    p.add_argument("--course-dir", help="课程（lessons/、notebooks/）所在的目录，默认是这份 dockerlearn 仓库")

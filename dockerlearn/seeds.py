@@ -224,7 +224,22 @@ def _slim_drop(name: str) -> bool:
     return any(fnmatch(name, p) for p in SLIM_EXCLUDE) and not any(fnmatch(name, p) for p in SLIM_INCLUDE)
 
 
+def imported_debian_images() -> list[Image] | None:
+    """The newest complete cached debian images, used when this machine has no rootfs of its own:
+    an offline bundle (`dockerlearn bundle import`) carries the images, not the 160 MB rootfs."""
+    if (paths.cache_dir() / "rootfs" / f"debian-{DEBIAN_SUITE}-minbase.tar").exists():
+        return None  # the rootfs is the key: its own images (or a rebuild from it)
+    for folder in sorted(seed_dir().glob(f"debian-{DEBIAN_SUITE}-*-b{BUILDER_VERSION}"), reverse=True):
+        found = [load_image(folder / "full"), load_image(folder / "slim")]
+        if all(found):
+            return found  # type: ignore[return-value]
+    return None
+
+
 def debian_images(progress: bool = True) -> list[Image]:
+    imported = imported_debian_images()
+    if imported:
+        return imported
     rootfs = debian_rootfs(progress)
     key = f"debian-{DEBIAN_SUITE}-{int(rootfs.stat().st_mtime)}-b{BUILDER_VERSION}"
     folders = [seed_dir() / key / "full", seed_dir() / key / "slim"]
