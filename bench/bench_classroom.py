@@ -70,8 +70,9 @@ def login_and_wait(base: str, user: str, password: str, results: dict, t0: float
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             try:
-                with opener.open(f"{base}/user/{user}/api/status", timeout=30) as resp:
-                    if resp.status == 200:
+                # The student's own page, through the OAuth redirects a browser would follow.
+                with opener.open(f"{base}/user/{user}/lab", timeout=30) as resp:
+                    if resp.status == 200 and f"/user/{user}/lab" in resp.geturl():
                         results[user] = time.monotonic() - t0
                         return
             except OSError:
