@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .. import paths, roster, rootless
+from .. import accounts, paths, roster, rootless
 from ..errors import DockerlearnError
 from .hub import SYSTEM_CACHE
 
@@ -93,14 +93,9 @@ def setup(roster_path: str, teachers: list[str], class_dir: Path = DEFAULT_DIR, 
     os.chmod(class_dir, 0o700)  # passwords, the hub's database and secrets: the teacher's (root's) alone
 
     fresh = roster.initial_passwords(plan, class_dir / "initial-passwords.csv")
-    for s in plan.add:
-        rootless.provision_user(s.id)
-        _set_password(s.id, fresh[s.id])
-    for sid in plan.remove:
+    for sid in plan.remove:  # their sandbox first: an account with running processes is not removed
         _as_user(sid, "destroy", "--name", "default")
-        subprocess.run(["pkill", "-KILL", "-u", sid], capture_output=True)
-        subprocess.run(["userdel", "--remove", sid], capture_output=True)
-    roster.write_record(record, plan.accounts())
+    accounts.apply(plan, fresh, record)
 
     # Teachers log in too. An existing account (the teacher's own) is left as it is; a new one
     # gets a password in the same file as the students'.
