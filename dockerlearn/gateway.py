@@ -102,15 +102,18 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- helpers ----
     def reply(self, status: int, body: bytes, ctype="application/json", reason=None, extra=None):
-        self.send_response(status, reason)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        try:
+            self.send_response(status, reason)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except OSError:  # the client hung up (a readiness probe reads 5 bytes): nothing to tell it
+            self.close_connection = True
 
     def registry_error(self, status: int, code: str, message: str):
         body = json.dumps({"errors": [{"code": code, "message": message, "detail": None}]}).encode()
