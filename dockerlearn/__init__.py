@@ -23,6 +23,13 @@ def lesson_progress(lesson_id: str):
     return bar(lesson_id)
 
 
+def start_lesson(lesson: str, reset: bool = True):
+    """A lesson's first cell: bring the sandbox to the state the lesson starts from (a fast reset
+    that keeps the work directory and progress, then the lesson's own preparation)."""
+    from .lessonstart import start_lesson as start
+    return start(lesson, reset=reset)
+
+
 def __getattr__(name):
     if name == "Sandbox":
         from .sandbox import Sandbox

@@ -108,6 +108,13 @@ def _cells_for(part: Part) -> list:
     raise ValueError(part.kind)
 
 
+def first_cell(lesson: Lesson) -> str:
+    """Load the extension and bring the sandbox to the lesson's starting state (lessonstart.py)."""
+    if lesson.meta.get("state", "fresh") == "keep" and not lesson.meta.get("prepare"):
+        return "%load_ext dockerlearn"
+    return f'%load_ext dockerlearn\nstart_lesson("{lesson.slug}")'
+
+
 def render(lesson: Lesson) -> nbformat.NotebookNode:
     src = lesson.path.name
     nb = new_notebook()
@@ -115,7 +122,7 @@ def render(lesson: Lesson) -> nbformat.NotebookNode:
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["dockerlearn"] = {"source": f"lessons/{src}", "lesson": lesson.id,
                                   "source_sha256": hashlib.sha256(lesson.path.read_bytes()).hexdigest()}
-    cells = [new_markdown_cell(NOTICE.format(src=src)), new_code_cell("%load_ext dockerlearn"),
+    cells = [new_markdown_cell(NOTICE.format(src=src)), new_code_cell(first_cell(lesson)),
              new_code_cell(f'from dockerlearn import check, lesson_progress\nlesson_progress("{lesson.id}")')]
     for part in lesson.parts:
         cells += _cells_for(part)

@@ -122,6 +122,8 @@ def parse(path: Path) -> Lesson:
         i = j + 1
     flush()
     title = meta.get("title") or lesson_id
+    if meta.get("state", "fresh") not in ("fresh", "keep"):
+        raise LessonFormatError(f"{path.name}: state must be fresh or keep, not {meta.get('state')!r}")
     return Lesson(lesson_id, title, path, parts, meta)
 
 

@@ -34,6 +34,7 @@ def teaching_hints(ex) -> list[str]:
 
 
 RERUN = "按 Shift+Enter 运行本单元"
+NEEDS_PREPARE = "这个练习要从准备好的状态开始：点 准备（setup）准备好镜像和文件，再在上面的空单元格里作答。"
 PANEL_FALLBACK = ("练习 {id}（{title}）：这里是它的练习面板（检查、提示、显示答案）。"
                   f"看不到按钮，或者按钮没有反应（重新打开了 notebook、重启了内核）？{RERUN}。")
 PROGRESS_FALLBACK = (f"本课练习进度（{{lesson}}，共 {{n}} 题）：看不到进度条？{RERUN}。"
@@ -93,7 +94,25 @@ def panel(exercise_id: str):
     check_btn = w.Button(description="检查", button_style="primary", icon="check")
     hint_btn = w.Button(description=f"提示 (0/{len(hints)})", icon="lightbulb-o")
     answer_btn = w.Button(description="显示答案", icon="eye")
-    shown = {"hints": 0}
+    shown = {"hints": 0, "prepared": False}
+    # An exercise's preparation is its own: the 准备 button, never a cell that Run All runs.
+    prepare_btn = w.Button(description="准备", icon="wrench", tooltip="准备这个练习需要的镜像和文件 (setup)")
+
+    def on_prepare(_):
+        from .lessonstart import prepare_exercise
+        from .magics import sandbox
+        prepare_btn.disabled = True
+        verdict.value = "<i>正在准备…</i>"
+        try:
+            verdict.value = f"<div class='dockerlearn-prepared'>{_paragraphs(prepare_exercise(ex, sandbox()))}</div>"
+            shown["prepared"] = True
+        except Exception as e:
+            error = as_error(e, _learner_or_default())
+            if error is None:
+                raise
+            verdict.value = f"<div style='color:#cf222e'>{_paragraphs(error.render())}</div>"
+        finally:
+            prepare_btn.disabled = False
 
     def on_check(_):
         from .checks import run_check
@@ -103,6 +122,8 @@ def panel(exercise_id: str):
         try:
             result = run_check(ex.id, sandbox())
             verdict.value = result._repr_html_()
+            if not result.ok and ex.setup and not shown["prepared"]:
+                verdict.value += (f"<div class='dockerlearn-prepare-first' style='color:#57606a'>{NEEDS_PREPARE}</div>")
         except Exception as e:
             error = as_error(e, _learner_or_default())
             if error is None:
@@ -126,6 +147,7 @@ def panel(exercise_id: str):
         answer_box.value = ("<div><b>参考答案</b>（任何能达到同样状态的做法都算对）：</div>"
                             f"<pre class='dockerlearn-solution'>{html.escape(ex.solution)}</pre>")
 
+    prepare_btn.on_click(on_prepare)
     check_btn.on_click(on_check)
     hint_btn.on_click(on_hint)
     answer_btn.on_click(on_answer)
@@ -133,7 +155,7 @@ def panel(exercise_id: str):
                         f"<div>{_paragraphs(ex.prompt)}</div></div>")
     foot = w.HTML(value="<div class='dockerlearn-rerun' style='color:#57606a;font-size:85%'>"
                         f"重启内核或重新打开 notebook 之后，如果按钮没有反应：{RERUN}。</div>")
-    box = CheckPanel([head, w.HBox([check_btn, hint_btn, answer_btn]), verdict, hint_box, answer_box, foot])
+    box = CheckPanel([head, w.HBox([check_btn, hint_btn, answer_btn] + ([prepare_btn] if ex.setup else [])), verdict, hint_box, answer_box, foot])
     box.add_class("dockerlearn-panel")
     return box
 

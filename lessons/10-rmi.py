@@ -17,6 +17,8 @@ def remove_tag(c):
 
 @check("rmi.remove-by-id")
 def remove_by_id(c):
+    if not c.work_path("rmi-lab/legacy/Dockerfile").exists():  # busybox alone is no proof of a removal
+        c.fail("还没有准备这个练习：先运行准备单元格（或点面板里的 准备），它会构建 legacy:1.0 和另外两个标签。")
     left = c.images(label="dockerlearn.exercise=rmi-by-id")
     if left:
         tags = c.tags(label="dockerlearn.exercise=rmi-by-id")

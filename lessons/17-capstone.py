@@ -16,6 +16,19 @@ def _target(c):
     return f"{c.registry_address}/library/quote:1.0"
 
 
+def _keepers(c, img, names) -> str:
+    """What keeps an image on the disk besides `names`: its other tags and the containers created
+    from it, with the commands that clear them; "" when nothing does."""
+    tags = [t for t in c.tags_of(img) if t not in names]
+    boxes = sorted({n.lstrip("/") for k in c.containers(ancestor=img["Id"]) for n in (k.get("Names") or [])[:1]})
+    found = []
+    if boxes:
+        found.append(f"容器 {', '.join(boxes)} 是用这个镜像创建的（删除：docker rm -f {' '.join(boxes)}）")
+    if tags:
+        found.append(f"它还有别的标签 {', '.join(tags)}（删除：docker rmi {' '.join(tags)}）")
+    return "；".join(found)
+
+
 @check("capstone.build")
 def build(c):
     img = _quote_image(c)
@@ -37,7 +50,8 @@ def tag(c):
     if c.find_image(target) is None:
         near = [t for t in c.tags() if t.endswith("quote:1.0") and t not in ("quote:1.0", target)]
         if near:
-            c.fail(f"找到了 {near[0]}，但名字应该是 {target}：地址后面是 library/quote。")
+            c.fail(f"找到了 {near[0]}，但名字应该是 {target}：地址后面是 library/quote。"
+                   f"多余的名字用 docker rmi {near[0]} 删除，不然它会让第 4 步删不掉这个镜像。")
         c.fail(f"没有找到标签 {target}。")
     c.same_image(target, "quote:1.0")
     return f"{target} 和 quote:1.0 是同一个镜像。"
@@ -65,8 +79,13 @@ def pull_back(c):
     if img["Id"] != pushed:
         c.fail("本地的 quote:1.0 和镜像仓库服务里的不是同一个镜像。")
     if c.find_image(_target(c)) is not None:
-        c.fail(f"本地还有标签 {_target(c)}：两个标签都要删除，镜像才会从本地消失。")
+        keepers = _keepers(c, img, ["quote:1.0", _target(c)])
+        c.fail(f"本地还有标签 {_target(c)}：两个标签都要删除，镜像才会从本地消失。" + (f"另外，{keepers}。" if keepers else ""))
     if not c.pulled_from(img, "quote"):
+        keepers = _keepers(c, img, ["quote:1.0"])
+        if keepers:
+            c.fail(f"quote:1.0 的镜像一直没有从本地消失：{keepers}。"
+                   "清理掉以后，再 docker rmi quote:1.0，然后 docker pull quote:1.0。")
         c.fail("本地的 quote:1.0 从来没有被删除过：先用 docker rmi 删除它的两个标签，再 docker pull quote:1.0。")
     return "quote:1.0 是刚从加速器拉取回来的，镜像 ID 和推送时一样。"
 
@@ -81,7 +100,8 @@ def inspect(c):
     if c.find_image(ref) is None:
         others = [t for t in c.tags_of(img) if t.startswith("quote:") and t != "quote:1.0"]
         if others:
-            c.fail(f"找到了 {others[0]}，但标签应该是 label quote.edition 的值：用 docker inspect 查出来。")
+            c.fail(f"找到了 {others[0]}，但标签应该是 label quote.edition 的值：用 docker inspect 查出来。"
+                   f"多余的标签用 docker rmi {others[0]} 删除，不然它会让第 6 步删不掉这个镜像。")
         c.fail("还没有以 quote.edition 的值为名的标签：用 docker inspect 查出这个 label 的值，再 docker tag。")
     c.same_image(ref, "quote:1.0")
     return f"quote.edition 的值是 {edition}，{ref} 和 quote:1.0 是同一个镜像。"
@@ -94,5 +114,13 @@ def save_load(c):
     if "quote:1.0" not in ids or not edition_tags:
         c.fail(f"capstone/quote.tar 里只有 {', '.join(sorted(ids)) or '没有标签的镜像'}："
                "quote:1.0 和 quote:<edition> 两个标签都要存进去。")
+    img = c.find_image("quote:1.0")
+    tagged = c.last_tag_time(img) if img is not None else None
+    if tagged is not None and tagged.timestamp() <= c.work_path("capstone/quote.tar").stat().st_mtime:
+        keepers = _keepers(c, img, list(ids))
+        if keepers:  # the image was never removed, so the load brought nothing back
+            c.fail(f"quote:1.0 的镜像一直没有从本地消失：{keepers}。"
+                   f"清理掉以后，再 docker rmi {' '.join(['quote:1.0', *edition_tags])}，"
+                   "然后 docker load -i capstone/quote.tar。")
     c.expect_loaded("capstone/quote.tar", ["quote:1.0", *edition_tags])
     return "quote 的两个标签从 capstone/quote.tar 载入回来了，镜像 ID 不变。恭喜你走完了一个镜像的一生！"

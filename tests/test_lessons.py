@@ -87,7 +87,7 @@ def test_render_turns_blocks_into_cells(tmp_path):
                    encoding="utf-8")
     nb = build.render(parse(src))
     sources = [c.source for c in nb.cells]
-    assert sources[1] == "%load_ext dockerlearn"
+    assert sources[1] == '%load_ext dockerlearn\nstart_lesson("98-demo")'  # a fresh start (lessonstart.py)
     assert "%docker pull busybox" in sources
     assert "%%docker\nimages\nps -a" in sources
     assert "%%writefile demo/Dockerfile\nFROM busybox" in sources
