@@ -23,6 +23,7 @@ import pytest
 from dockerlearn import build
 from dockerlearn.lessonfile import load_all
 
+pytestmark = [pytest.mark.daemon, pytest.mark.course_walk]
 SANITIZE = None
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
