@@ -19,9 +19,11 @@ from .lessonfile import REPO_ROOT, Lesson, Part, load_all
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 OPTIONS_RE = re.compile(r"^\{\{options ([a-z0-9-]+)\}\}$", re.M)
-NOTICE = ("> 本 notebook 由 `lessons/{src}` 生成（generated file），请勿直接修改："
-          "改动源文件后运行 `dockerlearn build`。\n"
-          "> 先运行下面第一个单元格 `%load_ext dockerlearn`，它会启动（或连接）你的沙箱。")
+# For the learner: what to do first. Where the notebook comes from is for maintainers, and
+# lives in the notebook's metadata ("dockerlearn": {"source": ...}), not on the page.
+NOTICE = ("> 先运行下面的第一个单元格（Shift+Enter）：它连接你自己的沙箱，"
+          "并把沙箱恢复到本课开始时的状态（你的工作目录和学习进度不受影响）。\n"
+          "> 每个 `%docker`、`%%bash` 单元格都是真实的 docker 命令；练习面板里的 **检查** 会读取沙箱的真实状态。")
 IGNORE_OUTPUT = "nbval-ignore-output"
 
 
@@ -115,6 +117,23 @@ def first_cell(lesson: Lesson) -> str:
     return f'%load_ext dockerlearn\nstart_lesson("{lesson.slug}")'
 
 
+def navigation(lesson: Lesson) -> str:
+    """The last cell: links to the previous and the next lesson (notebooks sit side by side)."""
+    lessons = load_all()
+    ids = [l.id for l in lessons]
+    i = ids.index(lesson.id) if lesson.id in ids else -1
+    links = []
+    if i > 0:
+        prev = lessons[i - 1]
+        links.append(f"← 上一课：[{prev.title}]({notebook_path(prev).name})")
+    if 0 <= i < len(lessons) - 1:
+        nxt = lessons[i + 1]
+        links.append(f"下一课：[{nxt.title}]({notebook_path(nxt).name}) →")
+    else:
+        links.append("这是最后一课：在命令行运行 `dockerlearn progress` 看看你完成了哪些练习。")
+    return "---\n\n" + "　｜　".join(links)
+
+
 def render(lesson: Lesson) -> nbformat.NotebookNode:
     src = lesson.path.name
     nb = new_notebook()
@@ -122,10 +141,11 @@ def render(lesson: Lesson) -> nbformat.NotebookNode:
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["dockerlearn"] = {"source": f"lessons/{src}", "lesson": lesson.id,
                                   "source_sha256": hashlib.sha256(lesson.path.read_bytes()).hexdigest()}
-    cells = [new_markdown_cell(NOTICE.format(src=src)), new_code_cell(first_cell(lesson)),
+    cells = [new_markdown_cell(NOTICE), new_code_cell(first_cell(lesson)),
              new_code_cell(f'from dockerlearn import check, lesson_progress\nlesson_progress("{lesson.id}")')]
     for part in lesson.parts:
         cells += _cells_for(part)
+    cells.append(new_markdown_cell(navigation(lesson)))
     for i, cell in enumerate(cells):
         cell["id"] = f"{lesson.id}-{i:03d}"  # stable ids keep diffs of notebooks/ small
     nb.cells = cells
