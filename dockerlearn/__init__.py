@@ -30,6 +30,12 @@ def start_lesson(lesson: str, reset: bool = True):
     return start(lesson, reset=reset)
 
 
+def course_progress():
+    """Every lesson and its exercises, with what you have passed: where am I in the course?"""
+    from .course_view import course_progress as page
+    return page()
+
+
 def __getattr__(name):
     if name == "Sandbox":
         from .sandbox import Sandbox

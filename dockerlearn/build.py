@@ -130,7 +130,7 @@ def navigation(lesson: Lesson) -> str:
         nxt = lessons[i + 1]
         links.append(f"下一课：[{nxt.title}]({notebook_path(nxt).name}) →")
     else:
-        links.append("这是最后一课：在命令行运行 `dockerlearn progress` 看看你完成了哪些练习。")
+        links.append("这是最后一课：运行 `course_progress()`（或在命令行运行 `dockerlearn progress`）看看你完成了哪些练习。")
     return "---\n\n" + "　｜　".join(links)
 
 

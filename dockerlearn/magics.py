@@ -126,8 +126,9 @@ def load(ipython, quiet: bool = False) -> None:
     and prints the usual line."""
     from IPython.core.magic import no_var_expand, register_cell_magic, register_line_magic
 
-    from . import check, lesson_progress, start_lesson
-    ipython.push({"check": check, "lesson_progress": lesson_progress, "start_lesson": start_lesson})
+    from . import check, course_progress, lesson_progress, start_lesson
+    ipython.push({"check": check, "lesson_progress": lesson_progress, "start_lesson": start_lesson,
+                  "course_progress": course_progress})
 
     def _connect(loud: bool = True) -> bool:
         try:

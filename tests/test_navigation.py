@@ -19,4 +19,4 @@ def test_first_cell_speaks_to_the_learner_and_last_cell_links_the_neighbours():
         assert set(links) <= names, links
         expected = [f"{lessons[j].slug}.ipynb" for j in (i - 1, i + 1) if 0 <= j < len(lessons)]
         assert links == expected, (lesson.id, links)
-    assert "dockerlearn progress" in render(lessons[-1]).cells[-1].source
+    assert "course_progress()" in render(lessons[-1]).cells[-1].source
