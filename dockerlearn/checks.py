@@ -357,6 +357,21 @@ def get_exercise(exercise_id: str):
     return all_ex[exercise_id]
 
 
+def check_bug_message(e: BaseException) -> str:
+    """The verdict for an exception the check did not expect: a bug in the course, not the learner's mistake."""
+    import traceback
+    frames = traceback.extract_tb(e.__traceback__)
+    where = next((f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames)
+                  if "/lessons/" in f.filename.replace("\\", "/")), "")
+    if not where and frames:
+        where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}"
+    detail = f"{type(e).__name__}: {e}"[:300]
+    return (f"检查程序自己出错了（bug in the check）：{detail}"
+            f"{f'（{where}）' if where else ''}。"
+            "这是课程的缺陷，不是你的错：你的操作可能已经是对的。"
+            "请把这条消息告诉老师或课程维护者；可以先继续做下一题。")
+
+
 def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
     """Judge one exercise against the sandbox and record the attempt in the learner's progress."""
     from .sandbox import current
@@ -375,9 +390,8 @@ def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
         verdict = Verdict(exercise_id, False, e.reason)
     except Exception as e:  # the daemon died meanwhile, refused a request, a course bug…
         error = as_error(e, sandbox.name)
-        if error is None:
-            raise
-        return Verdict(exercise_id, False, error.render(), time.perf_counter() - t0)
+        message = error.render() if error is not None else check_bug_message(e)
+        return Verdict(exercise_id, False, message, time.perf_counter() - t0)
     verdict.seconds = time.perf_counter() - t0
     if record:
         from .progress_db import ProgressDB
