@@ -204,6 +204,16 @@ class CheckContext:
         digests = data.get("RepoDigests") or []
         return self.last_tag_time(data) is None and any(d.startswith(repository + "@") for d in digests)
 
+    def repo_digests(self, img) -> list[str]:
+        """The image's RepoDigests (REPOSITORY@sha256:…): the repositories it was pulled from or pushed to.
+
+        `docker tag` never adds one, so a name that was only tagged has no digest of its own."""
+        return list(self._inspect(img).get("RepoDigests") or [])
+
+    def came_from(self, img, repository: str) -> bool:
+        """Whether the image was ever pulled from (or pushed to) `repository`: it has a RepoDigest REPOSITORY@…."""
+        return any(d.startswith(repository + "@") for d in self.repo_digests(img))
+
     def pulled_name(self, repository: str, tag: str) -> Optional[str]:
         """The first local name of Docker Hub's library/REPOSITORY:TAG: the Hub name, or through $MIRROR or $REGISTRY."""
         for name in (f"{repository}:{tag}", f"{self.mirror_address}/library/{repository}:{tag}",
