@@ -280,6 +280,19 @@ class CheckContext:
         found = self._api.containers(all=all, filters=filters or None)
         return [c for c in found if (c.get("Labels") or {}).get("dockerlearn.check") != "1"]
 
+    def container(self, name_or_id: str) -> Optional[dict]:
+        """One container (`docker ps -a` row) by exact name or ID (prefix), or None."""
+        for found in self.containers():
+            names = [n.lstrip("/") for n in found.get("Names") or []]
+            if name_or_id in names or (len(name_or_id) >= 12 and found["Id"].startswith(name_or_id)):
+                return found
+        return None
+
+    def committed_from(self, img) -> Optional[str]:
+        """The ID of the container an image was made in (inspect's Container: the committed container,
+        or a build's last step container); None when the daemon does not say."""
+        return self._inspect(img).get("Container") or None
+
     # ---- registry ----
     @property
     def registry(self):
