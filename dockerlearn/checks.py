@@ -230,6 +230,9 @@ class CheckContext:
     # ---- docker save archives (in the work directory) ----
     def _archive(self, relpath: str):
         path = self._sandbox.work_dir / relpath
+        for suffix in (".gz", ".bz2", ".xz"):  # gunzip ARCHIVE.tar.gz leaves ARCHIVE.tar: the same archive
+            if not path.exists() and relpath.endswith(suffix) and path.with_suffix("").exists():
+                path = path.with_suffix("")
         if not path.exists():
             raise CheckFailed(f"没有找到文件 {relpath}。")
         try:
@@ -258,6 +261,11 @@ class CheckContext:
                     self.fail(f"{tag} 是用 docker import 导入的新镜像，镜像 ID 和存档里的不同。"
                               "import 把存档当成一个文件系统；docker save 的存档要用 docker load 载入。")
                 self.fail(f"{tag} 的镜像 ID 和 {relpath} 里的不一样。")
+            others = [t for t in self.tags_of(img) if t not in ids]
+            if others:
+                self.fail(f"{tag} 的镜像还有 {relpath} 里没有的标签 {'、'.join(others)}：只要还有一个标签，"
+                          f"docker rmi {tag} 只删除这个名字，镜像本身一直留在本地，载入时并没有从存档里回来。"
+                          f"先 docker rmi {' '.join([*others, tag])}，让镜像真正从本地消失，再 docker load -i {relpath}。")
             tagged = self.last_tag_time(img)
             if tagged is not None and tagged <= saved_at:
                 self.fail(f"{tag} 从存出到现在一直都在本地，并没有被删除再载入：先 docker rmi，再 docker load。")
