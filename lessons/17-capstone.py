@@ -8,7 +8,7 @@ QUOTE = "Talk is cheap. Show me the code. (Linus Torvalds)"
 def _quote_image(c):
     img = c.find_image("quote:1.0")
     if img is None:
-        c.fail("没有找到 quote:1.0：前面的步骤完成了吗？")
+        c.fail("本地没有 quote:1.0：它是第 1 步构建出来的；如果已经删除了，第 4 步用 docker pull quote:1.0 把它拉回来。")
     return img
 
 
@@ -18,13 +18,38 @@ def _target(c):
 
 @check("capstone.build")
 def build(c):
-    img = _quote_image(c)
+    img = c.find_image("quote:1.0")
+    if img is None:
+        built = c.tags(label="quote.edition")
+        unnamed = c.images(label="quote.edition")
+        if built:
+            c.fail(f"没有找到 quote:1.0。用 capstone 构建出来的镜像叫 {'、'.join(built)}：-t 后面写 quote:1.0。")
+        if unnamed:
+            c.fail("没有找到 quote:1.0。用 capstone 构建出来的镜像没有名字（<none>）：构建时加上 -t quote:1.0。")
+        c.fail("没有找到 quote:1.0，也没有用 capstone 构建出来的镜像："
+               "用 docker build --build-arg VERSION=1.0 -t quote:1.0 capstone 构建它。")
     labels = c.labels(img)
     if "quote.edition" not in labels:
         c.fail("quote:1.0 不是用 capstone/Dockerfile 构建的：它没有 label quote.edition。")
     version = labels.get("org.opencontainers.image.version")
     if version != "1.0":
         c.fail(f"quote:1.0 的版本 label 是 {version!r}，应该是 '1.0'：构建时用 --build-arg VERSION=1.0。")
+    # The label must come from the build argument VERSION, not from --label or an edited Dockerfile.
+    steps = [h.get("CreatedBy") or "" for h in c.history("quote:1.0")]
+    own = next((i for i, step in enumerate(steps) if "quote.edition=" in step), len(steps))
+    if any("LABEL" in step and "org.opencontainers.image.version=" in step for step in steps[:own]):
+        c.fail("quote:1.0 的版本 label 是 1.0，但它是直接设置的：构建历史最后多了一步 LABEL org.opencontainers.image.version=1.0"
+               "（docker history --no-trunc quote:1.0 可以看到），那是 --label 的结果。"
+               "题目要的是构建参数：去掉 --label，用 --build-arg VERSION=1.0，Dockerfile 里的 LABEL 会用上它。")
+    defaults = [step.split("ARG ", 1)[1].strip() for step in steps if "#(nop)" in step and " ARG VERSION" in step]
+    if any(d != "VERSION=dev" for d in defaults):
+        c.fail(f"quote:1.0 的版本 label 是 1.0，但 Dockerfile 里构建参数的默认值被改掉了（ARG {defaults[0]}）："
+               "把它改回 ARG VERSION=dev，构建时用 --build-arg VERSION=1.0 覆盖默认值。")
+    dockerfile = c.work_path("capstone/Dockerfile")
+    text = dockerfile.read_text(errors="replace") if dockerfile.is_file() else ""
+    if text and "$VERSION" not in text and "${VERSION}" not in text:
+        c.fail("quote:1.0 的版本 label 是 1.0，但 capstone/Dockerfile 里的 LABEL 不再用 $VERSION，而是直接写了值。"
+               "把 Dockerfile 改回 org.opencontainers.image.version=$VERSION，构建时用 --build-arg VERSION=1.0。")
     if (c.image_text("quote:1.0", "/quote.txt") or "") != QUOTE:
         c.fail("quote:1.0 里的 /quote.txt 不是项目里的那句名言：请用 capstone 目录做构建上下文。")
     return "quote:1.0 构建好了，版本 label 是 1.0。"
@@ -76,7 +101,7 @@ def inspect(c):
     img = _quote_image(c)
     edition = c.labels(img).get("quote.edition")
     if not edition:
-        c.fail("quote:1.0 没有 label quote.edition：前面的步骤完成了吗？")
+        c.fail("quote:1.0 没有 label quote.edition：它不是用 capstone/Dockerfile 构建的；回到第 1 步，用 capstone 目录重新构建。")
     ref = f"quote:{edition}"
     if c.find_image(ref) is None:
         others = [t for t in c.tags_of(img) if t.startswith("quote:") and t != "quote:1.0"]
