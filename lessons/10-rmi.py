@@ -20,6 +20,10 @@ def remove_by_id(c):
     left = c.images(label="dockerlearn.exercise=rmi-by-id")
     if left:
         tags = c.tags(label="dockerlearn.exercise=rmi-by-id")
+        if len(tags) >= 3:
+            c.fail(f"镜像还在，三个标签 {', '.join(tags)} 也都在：什么都没有删除。"
+                   "按 ID 删除有多个标签的镜像时，不加 -f 会被拒绝（image is referenced in multiple repositories）："
+                   "用 docker rmi -f 加镜像 ID。")
         if tags:
             c.fail(f"镜像还在，它还有标签 {', '.join(tags)}。"
                    "按标签删除每次只去掉一个名字；按镜像 ID 删除才会一次去掉所有标签（镜像有多个标签时要加 -f）。")
