@@ -133,3 +133,22 @@ def test_a_check_that_fails_on_purpose_is_not_called_a_bug(monkeypatch):
     sandbox = SimpleNamespace(name="pytest", client=lambda: SimpleNamespace(api=None))
     verdict = checks.run_check("tag.add-tag", sandbox, record=False)
     assert not verdict.ok and verdict.message == "没有找到标签 mybusybox:v1"
+
+
+
+def test_the_notebook_panel_shows_a_broken_check_as_a_verdict(monkeypatch):
+    """The check panel never stays on 正在检查… when a check has a bug."""
+    from dockerlearn import checks, magics, widgets
+
+    def broken(c):
+        raise KeyError("Layers")
+
+    original = checks.run_check
+    checks.load_checks()
+    monkeypatch.setitem(checks._CHECKS, "tag.add-tag", broken)
+    monkeypatch.setattr(checks, "run_check", lambda ex_id, sb, record=True: original(ex_id, sb, record=False))
+    monkeypatch.setattr(magics, "_sandbox", SimpleNamespace(name="pytest", client=lambda: SimpleNamespace(api=None)))
+    panel = widgets.panel("tag.add-tag")
+    panel.children[1].children[0].click()
+    shown = panel.children[2].value
+    assert "bug in the check" in shown and "KeyError" in shown and "正在检查" not in shown
