@@ -62,8 +62,18 @@ def tag(c):
     if c.find_image(target) is None:
         near = [t for t in c.tags() if t.endswith("quote:1.0") and t not in ("quote:1.0", target)]
         if near:
-            c.fail(f"找到了 {near[0]}，但名字应该是 {target}：地址后面是 library/quote。")
-        c.fail(f"没有找到标签 {target}。")
+            first, _, rest = near[0].partition("/")
+            if first == c.mirror_address:
+                c.fail(f"找到了 {near[0]}：开头的 {first} 是只读的加速器 $MIRROR，不是镜像仓库服务 $REGISTRY（{c.registry_address}）；"
+                       f"名字应该是 {target}。")
+            if first == c.registry_address:
+                c.fail(f"找到了 {near[0]}：地址对了，但仓库是 {rest.rsplit(':', 1)[0]}，应该是 library/quote；"
+                       f"名字应该是 {target}。")
+            if "." in first or ":" in first or first == "localhost":
+                c.fail(f"找到了 {near[0]}：开头的地址 {first} 不是镜像仓库服务 $REGISTRY（{c.registry_address}）；"
+                       f"名字应该是 {target}。")
+            c.fail(f"找到了 {near[0]}，但名字里没有镜像仓库服务的地址：名字应该是 {target}。")
+        c.fail(f"没有找到标签 {target}：用 docker tag quote:1.0 {target} 打上它。")
     c.same_image(target, "quote:1.0")
     return f"{target} 和 quote:1.0 是同一个镜像。"
 
