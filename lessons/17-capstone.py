@@ -102,7 +102,16 @@ def pull_back(c):
     if c.find_image(_target(c)) is not None:
         c.fail(f"本地还有标签 {_target(c)}：两个标签都要删除，镜像才会从本地消失。")
     if not c.pulled_from(img, "quote"):
-        c.fail("本地的 quote:1.0 从来没有被删除过：先用 docker rmi 删除它的两个标签，再 docker pull quote:1.0。")
+        others = [t for t in c.tags_of(img) if t != "quote:1.0"]
+        fix = (f"先用 docker rmi 删除它的所有标签（{'、'.join(['quote:1.0', *others])}），让镜像从本地消失，"
+               "再 docker pull quote:1.0。")
+        if c.came_from(img, "quote"):
+            c.fail("本地的 quote:1.0 拉取过，但镜像从来没有从本地消失：quote:1.0 这个名字是构建或 docker tag 时打上的，"
+                   "一直都在；docker pull 发现本地已经有这个镜像，只补上了摘要（RepoDigests）。" + fix)
+        digests = [d.split("@", 1)[0] for d in c.repo_digests(img)]
+        seen = f"只有 {'、'.join(digests)}@… 的摘要" if digests else "RepoDigests 是空的"
+        c.fail(f"本地的 quote:1.0 不是用 docker pull quote:1.0 拉取回来的：它没有 quote@… 的摘要（{seen}），"
+               "这个名字是 docker build 或 docker tag 打上的。" + fix)
     return "quote:1.0 是刚从加速器拉取回来的，镜像 ID 和推送时一样。"
 
 
