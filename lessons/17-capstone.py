@@ -82,7 +82,13 @@ def tag(c):
 def push(c):
     pushed = c.registry_image_id("library/quote", "1.0")
     if pushed is None:
-        c.fail("镜像仓库服务里还没有 library/quote:1.0：先登录，再 docker push。")
+        target = _target(c)
+        if c.find_image(target) is None:
+            c.fail(f"镜像仓库服务里还没有 library/quote:1.0，本地也没有要推送的 {target}：先完成第 2 步打上这个标签，再登录、推送。")
+        if c.saved_login(c.registry_address) is None:
+            c.fail(f"镜像仓库服务里还没有 library/quote:1.0，也还没有登录 $REGISTRY（config.json 里没有它的凭据）："
+                   f"先 echo \"$REGISTRY_PASSWORD\" | docker login $REGISTRY -u student --password-stdin，再 docker push {target}。")
+        c.fail(f"已经登录了，但镜像仓库服务里还没有 library/quote:1.0：用 docker push {target} 推送。")
     local = _quote_image(c)
     if pushed != local["Id"]:
         c.fail("镜像仓库服务里的 library/quote:1.0 和本地的 quote:1.0 不是同一个镜像。")
