@@ -70,7 +70,7 @@ def dockerignore(c):
     labels = (img.get("Config") or {}).get("Labels") or {}
     if labels.get("dockerlearn.exercise") != "build-dockerignore":
         c.fail("site:1 不是用 build-lab/ex-ctx 里的 Dockerfile 构建的（还没准备练习的话，先运行准备单元格）。")
-    if _text(c, "site:1", "/site/start.sh") is None:
+    if c.image_file("site:1", "/site/start.sh") is None:
         c.fail("site:1 里没有 /site/start.sh：.dockerignore 把要用的文件也排除掉了，只排除 .env 和 logs。")
     leaked = [p for p in ("/site/.env", "/site/logs") if c.image_file("site:1", p) is not None]
     if leaked:
