@@ -204,6 +204,16 @@ class CheckContext:
         digests = data.get("RepoDigests") or []
         return self.last_tag_time(data) is None and any(d.startswith(repository + "@") for d in digests)
 
+    def repo_digests(self, img) -> list[str]:
+        """The image's RepoDigests (REPOSITORY@sha256:…): the repositories it was pulled from or pushed to.
+
+        `docker tag` never adds one, so a name that was only tagged has no digest of its own."""
+        return list(self._inspect(img).get("RepoDigests") or [])
+
+    def came_from(self, img, repository: str) -> bool:
+        """Whether the image was ever pulled from (or pushed to) `repository`: it has a RepoDigest REPOSITORY@…."""
+        return any(d.startswith(repository + "@") for d in self.repo_digests(img))
+
     def pulled_name(self, repository: str, tag: str) -> Optional[str]:
         """The first local name of Docker Hub's library/REPOSITORY:TAG: the Hub name, or through $MIRROR or $REGISTRY."""
         for name in (f"{repository}:{tag}", f"{self.mirror_address}/library/{repository}:{tag}",
@@ -220,6 +230,9 @@ class CheckContext:
     # ---- docker save archives (in the work directory) ----
     def _archive(self, relpath: str):
         path = self._sandbox.work_dir / relpath
+        for suffix in (".gz", ".bz2", ".xz"):  # gunzip ARCHIVE.tar.gz leaves ARCHIVE.tar: the same archive
+            if not path.exists() and relpath.endswith(suffix) and path.with_suffix("").exists():
+                path = path.with_suffix("")
         if not path.exists():
             raise CheckFailed(f"没有找到文件 {relpath}。")
         try:
@@ -248,6 +261,11 @@ class CheckContext:
                     self.fail(f"{tag} 是用 docker import 导入的新镜像，镜像 ID 和存档里的不同。"
                               "import 把存档当成一个文件系统；docker save 的存档要用 docker load 载入。")
                 self.fail(f"{tag} 的镜像 ID 和 {relpath} 里的不一样。")
+            others = [t for t in self.tags_of(img) if t not in ids]
+            if others:
+                self.fail(f"{tag} 的镜像还有 {relpath} 里没有的标签 {'、'.join(others)}：只要还有一个标签，"
+                          f"docker rmi {tag} 只删除这个名字，镜像本身一直留在本地，载入时并没有从存档里回来。"
+                          f"先 docker rmi {' '.join([*others, tag])}，让镜像真正从本地消失，再 docker load -i {relpath}。")
             tagged = self.last_tag_time(img)
             if tagged is not None and tagged <= saved_at:
                 self.fail(f"{tag} 从存出到现在一直都在本地，并没有被删除再载入：先 docker rmi，再 docker load。")
@@ -269,6 +287,19 @@ class CheckContext:
         """`docker ps -a --filter KEY=VALUE`, without the check's own helper containers."""
         found = self._api.containers(all=all, filters=filters or None)
         return [c for c in found if (c.get("Labels") or {}).get("dockerlearn.check") != "1"]
+
+    def container(self, name_or_id: str) -> Optional[dict]:
+        """One container (`docker ps -a` row) by exact name or ID (prefix), or None."""
+        for found in self.containers():
+            names = [n.lstrip("/") for n in found.get("Names") or []]
+            if name_or_id in names or (len(name_or_id) >= 12 and found["Id"].startswith(name_or_id)):
+                return found
+        return None
+
+    def committed_from(self, img) -> Optional[str]:
+        """The ID of the container an image was made in (inspect's Container: the committed container,
+        or a build's last step container); None when the daemon does not say."""
+        return self._inspect(img).get("Container") or None
 
     # ---- registry ----
     @property
@@ -357,6 +388,21 @@ def get_exercise(exercise_id: str):
     return all_ex[exercise_id]
 
 
+def check_bug_message(e: BaseException) -> str:
+    """The verdict for an exception the check did not expect: a bug in the course, not the learner's mistake."""
+    import traceback
+    frames = traceback.extract_tb(e.__traceback__)
+    where = next((f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames)
+                  if "/lessons/" in f.filename.replace("\\", "/")), "")
+    if not where and frames:
+        where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}"
+    detail = f"{type(e).__name__}: {e}"[:300]
+    return (f"检查程序自己出错了（bug in the check）：{detail}"
+            f"{f'（{where}）' if where else ''}。"
+            "这是课程的缺陷，不是你的错：你的操作可能已经是对的。"
+            "请把这条消息告诉老师或课程维护者；可以先继续做下一题。")
+
+
 def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
     """Judge one exercise against the sandbox and record the attempt in the learner's progress."""
     from .sandbox import current
@@ -375,9 +421,8 @@ def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
         verdict = Verdict(exercise_id, False, e.reason)
     except Exception as e:  # the daemon died meanwhile, refused a request, a course bug…
         error = as_error(e, sandbox.name)
-        if error is None:
-            raise
-        return Verdict(exercise_id, False, error.render(), time.perf_counter() - t0)
+        message = error.render() if error is not None else check_bug_message(e)
+        return Verdict(exercise_id, False, message, time.perf_counter() - t0)
     verdict.seconds = time.perf_counter() - t0
     if record:
         from .progress_db import ProgressDB

@@ -22,6 +22,13 @@ ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 @dataclass
+class WrongAnswer:
+    """A typical wrong answer: its bash script and, optionally, text the check's message must contain."""
+    script: str
+    says: str = ""
+
+
+@dataclass
 class Exercise:
     id: str
     title: str
@@ -29,7 +36,9 @@ class Exercise:
     hints: list[str]
     solution: str
     setup: str = ""
-    wrong: str = ""
+    wrong: str = ""           # the first typical wrong answer's script
+    wrongs: list["WrongAnswer"] = field(default_factory=list)   # every wrong answer, in order
+    also: list[str] = field(default_factory=list)              # other correct answers: must pass too
 
     @property
     def lesson_id(self) -> str:
@@ -149,11 +158,32 @@ def _exercise(content: str, path: Path, line: int, lesson_id: str) -> Exercise:
     if not ID_RE.match(ex_id) or not ex_id.startswith(lesson_id + "."):
         raise LessonFormatError(f"{where}: exercise id {ex_id!r} must look like {lesson_id}.verb-noun")
     hints = data["hints"] if isinstance(data["hints"], list) else [data["hints"]]
+    wrongs = _wrong_answers(data.get("wrong"), where)
+    also = data.get("also") or []
+    if not isinstance(also, list) or not all(isinstance(a, str) and a.strip() for a in also):
+        raise LessonFormatError(f"{where}: 'also' is a list of bash scripts (other correct answers)")
     return Exercise(
         id=ex_id, title=str(data.get("title") or ex_id), prompt=str(data["prompt"]).strip(),
         hints=[str(h).strip() for h in hints], solution=str(data["solution"]).strip(),
-        setup=str(data.get("setup") or "").strip(), wrong=str(data.get("wrong") or "").strip(),
+        setup=str(data.get("setup") or "").strip(), wrong=wrongs[0].script if wrongs else "",
+        wrongs=wrongs, also=[a.strip() for a in also],
     )
+
+
+def _wrong_answers(raw, where: str) -> list[WrongAnswer]:
+    """`wrong:` is one script, or a list of scripts and {run: SCRIPT, says: TEXT} entries."""
+    if raw is None or raw == "":
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    out = []
+    for item in items:
+        if isinstance(item, str) and item.strip():
+            out.append(WrongAnswer(item.strip()))
+        elif isinstance(item, dict) and isinstance(item.get("run"), str) and item["run"].strip():
+            out.append(WrongAnswer(item["run"].strip(), str(item.get("says") or "").strip()))
+        else:
+            raise LessonFormatError(f"{where}: each 'wrong' answer is a bash script or {{run: SCRIPT, says: TEXT}}")
+    return out
 
 
 def lesson_paths(folder: Optional[Path] = None) -> list[Path]:

@@ -23,8 +23,12 @@ def pull_popular(c):
 @check("search.match-description")
 def match_description(c):
     name = c.pulled_name("busybox", "glibc")
+    if name is None:  # another glibc tag of the same image (busybox:1.35.0-glibc) is as good
+        glibc = c.seed_id("busybox:glibc")
+        name = next((t for t in c.tags() if t.rsplit(":", 1)[0].split("/")[-1] == "busybox"
+                     and "glibc" in t.rsplit(":", 1)[1] and c.image(t)["Id"] == glibc), None)
     if name is None:
-        if c.pulled_name("busybox", "latest") or c.pulled_name("busybox", "1.35.0-glibc"):
+        if c.pulled_name("busybox", "latest"):
             c.fail("找对了仓库 busybox，但要拉取的是标签 glibc")
         if "debian" in _local_repositories(c):
             c.fail("debian 的描述里没有 static；用 docker search $REGISTRY/static 再搜一次")

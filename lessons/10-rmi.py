@@ -22,6 +22,10 @@ def remove_by_id(c):
     left = c.images(label="dockerlearn.exercise=rmi-by-id")
     if left:
         tags = c.tags(label="dockerlearn.exercise=rmi-by-id")
+        if len(tags) >= 3:
+            c.fail(f"镜像还在，三个标签 {', '.join(tags)} 也都在：什么都没有删除。"
+                   "按 ID 删除有多个标签的镜像时，不加 -f 会被拒绝（image is referenced in multiple repositories）："
+                   "用 docker rmi -f 加镜像 ID。")
         if tags:
             c.fail(f"镜像还在，它还有标签 {', '.join(tags)}。"
                    "按标签删除每次只去掉一个名字；按镜像 ID 删除才会一次去掉所有标签（镜像有多个标签时要加 -f）。")
@@ -36,8 +40,11 @@ def in_use(c):
     if c.find_image("web:v2") is None:
         c.fail("没有找到 web:v2：新版本要保留（还没准备练习的话，先运行准备单元格）。")
     if c.containers(name="^/web-old$"):
-        c.fail("容器 web-old 还在。"
-               "docker rmi -f 只会去掉镜像的名字，容器还在用这个镜像；应该先删除容器（docker rm -f web-old），再删除镜像。")
+        if c.find_image("web:v1") is not None:
+            c.fail("容器 web-old 还在，web:v1 也还在：容器在用这个镜像时，docker rmi web:v1 会被拒绝"
+                   "（image is being used by running container）。先 docker rm -f web-old 删除容器，再 docker rmi web:v1。")
+        c.fail("容器 web-old 还在，web:v1 这个名字却没了：docker rmi -f 只会去掉镜像的名字，容器还在用这个镜像。"
+               "应该先删除容器（docker rm -f web-old），再删除镜像（这时它显示为 <none>，按 ID 删除）。")
     old = c.images(label=["app=web", "version=1"])
     if old:
         tags = c.tags(label=["app=web", "version=1"])
@@ -51,7 +58,7 @@ def in_use(c):
 @check("rmi.keep-parents")
 def keep_parents(c):
     if c.find_image("cache-demo:1") is not None:
-        c.fail("cache-demo:1 还在。")
+        c.fail("cache-demo:1 还在：用 docker rmi 删除它，加 --no-prune 保留它没有标签的父镜像。")
     parents = c.images(all=True, label="dockerlearn.exercise=no-prune")
     untagged = [img for img in parents if not c.tags_of(img)]
     if not untagged:

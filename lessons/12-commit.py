@@ -15,9 +15,30 @@ def _greeting(c, ref):
         c.fail(f"{ref} 里的 /greeting.txt 内容是 {text!r}，应该是 'hello docker'。")
 
 
+def _from_notepad(c, ref, img):
+    """Fail unless the image was committed from the container notepad (not built, not another container)."""
+    source = c.committed_from(img)
+    notepad = c.container("notepad")
+    other = c.container(source) if source else None
+    if other is not None:  # a build's step containers are gone; a committed container usually is not
+        if notepad is not None and other["Id"] == notepad["Id"]:
+            return
+        name = (other.get("Names") or ["?"])[0].lstrip("/")
+        c.fail(f"{ref} 是从容器 {name}（{other.get('Image')}）提交的，不是从容器 notepad 提交的："
+               f"docker commit 的第一个参数写容器的名字 notepad。")
+    steps = [h.get("CreatedBy") or "" for h in c.history(ref)]
+    if steps and ("#(nop)" in steps[0] or steps[0].startswith(("/bin/sh -c", "|"))):
+        c.fail(f"{ref} 最新的一层是 Dockerfile 的指令（{steps[0][:60]}）：它是用 docker build 构建的，"
+               "不是从容器 notepad 提交的。这道题要用 docker commit notepad ...。")
+    if source and notepad is not None and source != notepad["Id"]:
+        c.fail(f"{ref} 是从另一个容器（ID {source[:12]}，现在已经删除）提交的，不是从正在运行的容器 notepad 提交的："
+               "docker commit 的第一个参数写容器的名字 notepad。")
+
+
 @check("commit.add-file")
 def add_file(c):
     img = c.image("notepad:1.0")
+    _from_notepad(c, "notepad:1.0", img)
     _greeting(c, "notepad:1.0")
     author = img.get("Author") or ""
     if author != AUTHOR:
@@ -38,6 +59,7 @@ CMD_OK = (["cat", "/greeting.txt"], ["/bin/sh", "-c", "cat /greeting.txt"])
 @check("commit.change-cmd")
 def change_cmd(c):
     img = c.image("notepad:2.0")
+    _from_notepad(c, "notepad:2.0", img)
     config = c.config(img)
     cmd = config.get("Cmd")
     if cmd not in CMD_OK:

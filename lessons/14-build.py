@@ -7,7 +7,13 @@ from dockerlearn.checks import check
 def tag_file(c):
     img = c.find_image("greeter:1.0")
     if img is None:
-        c.fail("没有找到 greeter:1.0。Dockerfile 不叫 Dockerfile 时，要用 -f 指定它：-f build-lab/ex-greeter/app.Dockerfile。")
+        built = c.images(label="dockerlearn.exercise=build-greeter")
+        if built:
+            names = "、".join(c.tags(label="dockerlearn.exercise=build-greeter")) or "一个没有标签的镜像"
+            c.fail(f"没有找到 greeter:1.0。用 app.Dockerfile 构建出来的是 {names}：-f 用对了，但少了 -t greeter:1.0。"
+                   "-t 可以写多次，一次构建同时写 -t greeter:1.0 -t greeter:latest。")
+        c.fail("没有找到 greeter:1.0，也没有用 app.Dockerfile 构建出来的镜像。"
+               "Dockerfile 不叫 Dockerfile 时，要用 -f 指定它：-f build-lab/ex-greeter/app.Dockerfile。")
     labels = c.labels(img)
     if labels.get("dockerlearn.exercise") != "build-greeter":
         c.fail("greeter:1.0 不是用 build-lab/ex-greeter/app.Dockerfile 构建的（还没准备练习的话，先运行准备单元格）。")
@@ -30,6 +36,18 @@ def build_arg(c):
                "--build-arg 的名字要和 ARG 完全一样（区分大小写），构建输出里的 [Warning] 会提示没有用上的参数。")
     if text != "bonjour, docker":
         c.fail(f"/greeting.txt 的内容是 {text!r}，应该是 'bonjour, docker'。")
+    # The value must come from --build-arg, not from an edited default: the builder records the ARG
+    # instruction with its default ("#(nop)  ARG GREETING=hello"); the Dockerfile itself is a fallback.
+    steps = [h.get("CreatedBy") or "" for h in c.history("greeter:bonjour")]
+    defaults = [step.split("ARG ", 1)[1].strip() for step in steps if "#(nop)" in step and " ARG " in step]
+    dockerfile = c.work_path("build-lab/ex-args/Dockerfile")
+    text = dockerfile.read_text(errors="replace") if dockerfile.is_file() else ""
+    changed = [d for d in defaults if d.startswith("GREETING=") and d != "GREETING=hello"]
+    if changed or "ARG GREETING=bonjour" in text:
+        seen = (f"docker history --no-trunc greeter:bonjour 里那一步是 ARG {changed[0]}" if changed
+                else "build-lab/ex-args/Dockerfile 里写的是 ARG GREETING=bonjour")
+        c.fail(f"/greeting.txt 是 bonjour, docker，但 ARG 的默认值被改掉了（{seen}）。"
+               "题目要的是不改 Dockerfile：把默认值改回 hello，构建时用 --build-arg GREETING=bonjour 覆盖它。")
     return "greeter:bonjour 输出 bonjour, docker：构建参数 GREETING 生效了。"
 
 

@@ -10,10 +10,15 @@ def login(c):
     if saved is None:
         if c.saved_login(mirror) is not None:
             c.fail(f"你登录的是 {mirror}，那是只读的加速器 $MIRROR；要登录的是镜像仓库服务 $REGISTRY（{registry}）。")
-        c.fail(f"还没有登录 $REGISTRY（{registry}）：config.json 里没有它的凭据。")
+        c.fail(f"还没有登录 $REGISTRY（{registry}）：config.json 里没有它的凭据。"
+               "登录失败时 docker login 会报错（unauthorized 表示用户名或密码不对）；"
+               "用户名是 student，密码用 echo \"$REGISTRY_PASSWORD\" | docker login $REGISTRY -u student --password-stdin 传入。")
     user, password = saved
-    if user != "student" or password != c.registry_password():
-        c.fail("config.json 里保存的用户名或密码不对：用户名 student，密码在环境变量 $REGISTRY_PASSWORD 里。")
+    if user != "student":
+        c.fail(f"config.json 里保存的 {registry} 的用户名是 {user!r}，应该是 student：用 -u student 重新登录。")
+    if password != c.registry_password():
+        c.fail(f"config.json 里保存的 {registry} 的密码和 $REGISTRY_PASSWORD 不一样："
+               "用 echo \"$REGISTRY_PASSWORD\" | docker login ... --password-stdin 重新登录（变量要写 $，放在双引号里）。")
     return f"已登录 {registry}，凭据保存在沙箱自己的 DOCKER_CONFIG/config.json 里。"
 
 
@@ -39,7 +44,9 @@ def all_tags(c):
     missing = sorted(wanted - have)
     if missing:
         if have:
+            why = ("不写标签的 docker push 只推送 latest" if have == {"latest"}
+                   else "一条 docker push 名字:标签 只推送这一个标签")
             c.fail(f"镜像仓库服务里的 student/multi 只有 {', '.join(sorted(have))}，还缺 {', '.join(missing)}："
-                   "不写标签的 docker push 只推送 latest，加 -a 推送所有标签。")
+                   f"{why}；加 -a（--all-tags）、不写标签，一次推送所有标签。")
         c.fail("镜像仓库服务里还没有 student/multi（推送前要先登录）。")
     return "student/multi 的 1.0、1.1、latest 三个标签都推送上去了。"

@@ -106,3 +106,49 @@ def test_saved_login(tmp_path):
     assert ctx.saved_login("127.0.0.1:8000") is None
     (tmp_path / "cfg" / "config.json").write_text("[]")
     assert ctx.saved_login("127.0.0.1:5000") is None
+
+
+# ---- an exception inside a check is a verdict, never a crash -----------------------------------
+def test_an_unexpected_exception_in_a_check_is_a_failed_verdict(monkeypatch):
+    from dockerlearn import checks
+
+    def broken(c):
+        return {"RootFS": {"Type": "layers"}}["RootFS"]["Layers"]  # the old FROM scratch crash
+
+    checks.load_checks()
+    monkeypatch.setitem(checks._CHECKS, "tag.add-tag", broken)
+    sandbox = SimpleNamespace(name="pytest", client=lambda: SimpleNamespace(api=None))
+    verdict = checks.run_check("tag.add-tag", sandbox, record=False)
+    assert not verdict.ok
+    assert "KeyError: 'Layers'" in verdict.message
+    assert "bug in the check" in verdict.message and "不是你的错" in verdict.message
+    assert "test_check_api.py:" in verdict.message  # where, for the maintainer
+    assert "Traceback" not in verdict.message
+
+
+def test_a_check_that_fails_on_purpose_is_not_called_a_bug(monkeypatch):
+    from dockerlearn import checks
+    checks.load_checks()
+    monkeypatch.setitem(checks._CHECKS, "tag.add-tag", lambda c: c.fail("没有找到标签 mybusybox:v1"))
+    sandbox = SimpleNamespace(name="pytest", client=lambda: SimpleNamespace(api=None))
+    verdict = checks.run_check("tag.add-tag", sandbox, record=False)
+    assert not verdict.ok and verdict.message == "没有找到标签 mybusybox:v1"
+
+
+
+def test_the_notebook_panel_shows_a_broken_check_as_a_verdict(monkeypatch):
+    """The check panel never stays on 正在检查… when a check has a bug."""
+    from dockerlearn import checks, magics, widgets
+
+    def broken(c):
+        raise KeyError("Layers")
+
+    original = checks.run_check
+    checks.load_checks()
+    monkeypatch.setitem(checks._CHECKS, "tag.add-tag", broken)
+    monkeypatch.setattr(checks, "run_check", lambda ex_id, sb, record=True: original(ex_id, sb, record=False))
+    monkeypatch.setattr(magics, "_sandbox", SimpleNamespace(name="pytest", client=lambda: SimpleNamespace(api=None)))
+    panel = widgets.panel("tag.add-tag")
+    panel.children[1].children[0].click()
+    shown = panel.children[2].value
+    assert "bug in the check" in shown and "KeyError" in shown and "正在检查" not in shown

@@ -33,6 +33,7 @@ def test_fails_fresh_fails_wrong_passes_solution(ex, sandbox):
     run_script(sandbox, ex.wrong, must_succeed=False)
     wrong = run_check(ex.id, sandbox, record=False)
     assert not wrong.ok, f"check passes on the typical wrong answer:\n{ex.wrong}\n{wrong}"
+    assert ex.wrongs[0].says in wrong.message, f"the message does not describe what was found:\n{ex.wrong}\n{wrong}"
 
     sandbox.reset(clear_work=True)
     if ex.setup:
@@ -40,3 +41,26 @@ def test_fails_fresh_fails_wrong_passes_solution(ex, sandbox):
     run_script(sandbox, ex.solution)
     right = run_check(ex.id, sandbox, record=False)
     assert right.ok, f"check fails on the reference solution:\n{ex.solution}\n{right}"
+
+
+# Every further wrong answer must fail (with the message it names); every `also:` answer must pass.
+MORE = [(ex, "wrong", i) for ex in ALL for i in range(1, len(ex.wrongs))] + \
+       [(ex, "also", i) for ex in ALL for i in range(len(ex.also))]
+
+
+@pytest.mark.daemon
+@pytest.mark.parametrize("ex,kind,i", MORE, ids=[f"{ex.id}-{kind}{i}" for ex, kind, i in MORE])
+def test_more_answers(ex, kind, i, sandbox):
+    sandbox.reset(clear_work=True)
+    if ex.setup:
+        run_script(sandbox, ex.setup)
+    if kind == "wrong":
+        answer = ex.wrongs[i]
+        run_script(sandbox, answer.script, must_succeed=False)
+        verdict = run_check(ex.id, sandbox, record=False)
+        assert not verdict.ok, f"check passes on a wrong answer:\n{answer.script}\n{verdict}"
+        assert answer.says in verdict.message, f"the message does not describe what was found:\n{answer.script}\n{verdict}"
+    else:
+        run_script(sandbox, ex.also[i])
+        verdict = run_check(ex.id, sandbox, record=False)
+        assert verdict.ok, f"check fails on a correct answer:\n{ex.also[i]}\n{verdict}"

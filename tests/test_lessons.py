@@ -78,6 +78,24 @@ def test_bad_lesson_sources_are_refused(tmp_path):
         parse(bad)
 
 
+def test_wrong_answers_and_also_answers(tmp_path):
+    src = tmp_path / "99-ok.md"
+    head = "---\nid: ok\n---\n```exercise\nid: ok.do-it\nprompt: p\nhints: [h]\nsolution: s\n"
+    src.write_text(head + "wrong: |\n  w1\n```\n")
+    ex = parse(src).exercises[0]
+    assert ex.wrong == "w1" and [(w.script, w.says) for w in ex.wrongs] == [("w1", "")] and ex.also == []
+    src.write_text(head + "wrong:\n  - w1\n  - run: |\n      w2\n    says: 找到了\nalso:\n  - a1\n```\n")
+    ex = parse(src).exercises[0]
+    assert ex.wrong == "w1" and [(w.script, w.says) for w in ex.wrongs] == [("w1", ""), ("w2", "找到了")]
+    assert ex.also == ["a1"]
+    src.write_text(head + "wrong:\n  - says: no script\n```\n")
+    with pytest.raises(LessonFormatError, match="each 'wrong' answer"):
+        parse(src)
+    src.write_text(head + "also: a1\n```\n")
+    with pytest.raises(LessonFormatError, match="'also' is a list"):
+        parse(src)
+
+
 def test_render_turns_blocks_into_cells(tmp_path):
     src = tmp_path / "98-demo.md"
     src.write_text("---\nid: demo\ntitle: 演示\n---\n# 演示\n\n正文。\n\n```docker\ndocker pull busybox\n```\n\n"
