@@ -1,6 +1,6 @@
 """dockerlearn: a hands-on Chinese course on Docker images, checked against a real sandbox daemon.
 
-In a notebook: `%load_ext dockerlearn`, then `%docker ...` and `check("id")`.
+In a notebook: `%load_ext dockerlearn`, then `%docker ...`, `check("id")` and `show_layers("IMAGE")`.
 Imports stay lazy: the gateway and the CLI start as fast as Python allows.
 """
 __version__ = "0.1.0"
@@ -21,6 +21,13 @@ def lesson_progress(lesson_id: str):
     """Show the progress bar of one lesson's exercises."""
     from .widgets import lesson_progress as bar
     return bar(lesson_id)
+
+
+def show_layers(*images: str, sandbox=None):
+    """Draw the layers of local images as bars: size, the step that made each, and the layers
+    they share (`show_layers("debian:bookworm", "debian:bookworm-slim")`)."""
+    from .layerview import show_layers as draw
+    return draw(*images, sandbox=sandbox)
 
 
 def __getattr__(name):
