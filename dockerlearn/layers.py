@@ -7,7 +7,9 @@ file bytes (a `rm`, which leaves only a whiteout) are both 0 B. The steps that m
 found from the counts the daemon does know: the image's RootFS.Layers, and for every step that
 still has a local image (the legacy builder's intermediate images, a commit's parent), that
 image's own RootFS.Layers. Between two such points, steps with bytes made a layer; the rest of
-the count goes to 0 B steps that are not metadata instructions.
+the count goes to 0 B steps that change files (RUN, COPY, a commit), then to WORKDIR (a layer when
+it creates its directory), never to the other metadata instructions. Exact for the legacy builder
+and commit, whose steps keep their images; for BuildKit and pulled images, this order.
 
 Two images share a layer when they share its chain ID: the same layer (diff ID) on the same
 layers below it, which is what the daemon stores once.
@@ -76,6 +78,8 @@ def instruction(created_by: str, comment: str = "") -> str:
             return text[len(prefix):].strip()
     if text.startswith("/bin/sh -c "):
         return "RUN " + text[len("/bin/sh -c "):]
+    if text.startswith("RUN /bin/sh -c "):  # BuildKit
+        return "RUN " + text[len("RUN /bin/sh -c "):]
     if not text:
         return comment.strip() or "(没有记录)"
     return text
@@ -85,9 +89,11 @@ def shorten(text: str, limit: int = SHORT) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _metadata_only(step: Step) -> bool:
+def _unlikely_layer(step: Step) -> int:
+    """0 for a step that changes files (RUN, COPY, a commit), 1 for WORKDIR (a layer when it creates
+    the directory), 2 for the other metadata instructions, which never make a layer."""
     word = step.instruction.split(" ", 1)[0].upper()
-    return word in METADATA
+    return 0 if word not in METADATA else 1 if word == "WORKDIR" else 2
 
 
 def chain_ids(diff_ids: list[str]) -> list[str]:
@@ -141,7 +147,7 @@ def image_layers(api, ref: str) -> ImageLayers:
         segment = range(prev_i + 1, i + 1)
         need = counts[i] - prev_c
         chosen = [j for j in segment if steps[j].size > 0][:need]
-        rest = sorted((j for j in segment if steps[j].size == 0), key=lambda j: (_metadata_only(steps[j]), -j))
+        rest = sorted((j for j in segment if steps[j].size == 0), key=lambda j: (_unlikely_layer(steps[j]), -j))
         chosen += rest[:max(0, need - len(chosen))]
         for j in chosen:
             makes_layer[j] = True
