@@ -17,6 +17,7 @@ layers below it, which is what the daemon stores once.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -86,6 +87,8 @@ def instruction(created_by: str, comment: str = "") -> str:
 
 
 def shorten(text: str, limit: int = SHORT) -> str:
+    """At most `limit` characters; the legacy builder's `COPY file:<64 hex> in /x` keeps 12 of the hex."""
+    text = re.sub(r"\b(file|dir|multi):([0-9a-f]{12})[0-9a-f]{52}\b", r"\1:\2…", text)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 

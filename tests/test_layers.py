@@ -50,6 +50,13 @@ def test_instruction_reads_every_builder():
     assert instruction("", "Imported from -") == "Imported from -"
 
 
+def test_copy_hashes_are_cut_to_twelve_digits():
+    from dockerlearn.layers import shorten
+    step = instruction("/bin/sh -c #(nop) COPY file:" + "ab12" * 16 + " in /usr/local/bin/hello ")
+    assert shorten(step) == "COPY file:" + "ab12" * 3 + "… in /usr/local/bin/hello"
+    assert shorten("RUN " + "x" * 100).endswith("…") and len(shorten("RUN " + "x" * 100)) == 60
+
+
 def test_sizes_as_docker_prints_them():
     assert [human_size(n) for n in (0, 5, 524288, 1982736, 122074854, 1_500_000_000)] == \
         ["0B", "5B", "524kB", "1.98MB", "122MB", "1.5GB"]
