@@ -129,21 +129,41 @@ class LayerView:
                 f"<div style='display:flex;flex-wrap:wrap;gap:16px'>{''.join(cards)}</div>{foot}</div>")
 
 
+def _view(images, sandbox) -> LayerView:
+    from . import magics
+    from .errors import DockerlearnError
+    if not images:
+        raise DockerlearnError("没有给出镜像", term="no image",
+                               hint='写出一个或几个镜像，例如 show_layers("debian:bookworm", "debian:bookworm-slim")。')
+    sb = sandbox or magics.sandbox()
+    return LayerView(compare(sb.client().api, list(images)))
+
+
+def _sandbox_name(sandbox) -> str:
+    from . import magics
+    return sandbox.name if sandbox is not None else (magics._sandbox.name if magics._sandbox else "default")
+
+
+def layers_html(images: list[str], sandbox=None) -> str:
+    """The picture as HTML for the check panel; a known failure as its Chinese message."""
+    try:
+        return _view(images, sandbox)._repr_html_()
+    except Exception as e:
+        error = as_error(e, _sandbox_name(sandbox))
+        if error is None:
+            raise
+        lines = "<br>".join(html.escape(l) for l in error.render().splitlines())
+        return f"<div class='dockerlearn-layers-error' style='color:#cf222e'>{lines}</div>"
+
+
 def show_layers(*images: str, sandbox=None):
     """Draw the layers of one or more local images (`show_layers("busybox:latest", "test:0.1")`).
 
     Bad input or a missing image prints a Chinese message and returns None, no traceback."""
-    from . import magics
     try:
-        if not images:
-            from .errors import DockerlearnError
-            raise DockerlearnError("没有给出镜像", term="no image",
-                                   hint='写出一个或几个镜像，例如 show_layers("debian:bookworm", "debian:bookworm-slim")。')
-        sb = sandbox or magics.sandbox()
-        return LayerView(compare(sb.client().api, list(images)))
+        return _view(images, sandbox)
     except Exception as e:
-        name = sandbox.name if sandbox is not None else (magics._sandbox.name if magics._sandbox else "default")
-        error = as_error(e, name)
+        error = as_error(e, _sandbox_name(sandbox))
         if error is None:
             raise
         print(error.render(), file=sys.stderr)

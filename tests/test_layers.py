@@ -206,3 +206,31 @@ def test_a_notebook_has_show_layers_after_load_ext(sandbox):
         assert [im.ref for im in result.result.images] == ["busybox:latest"]
     finally:
         os.chdir(cwd)
+
+
+def test_check_panel_draws_layers(fresh_sandbox, monkeypatch):
+    """看看层 (layers) in the check panel: opens with the images the prompt names, draws them,
+    and says in Chinese when an image is not there."""
+    from dockerlearn import magics
+    from dockerlearn.widgets import panel
+    monkeypatch.setattr(magics, "_sandbox", fresh_sandbox)
+    fresh_sandbox.run(["pull", "-q", "busybox:latest"], check=True)
+    box = panel("tag.add-tag")
+    button = box.children[1].children[-1]
+    row = box.children[5]
+    names, draw = row.children[0].children
+    picture = row.children[1]
+    assert button.description == "看看层 (layers)" and row.layout.display == "none"
+    assert names.value == "busybox:latest mybusybox:v1"
+    button.click()  # mybusybox:v1 is not there yet
+    assert row.layout.display is None
+    assert "本地没有镜像 mybusybox:v1" in picture.value and "Traceback" not in picture.value
+    fresh_sandbox.run(["tag", "busybox:latest", "mybusybox:v1"], check=True)
+    draw.click()
+    assert "dockerlearn-layers" in picture.value and picture.value.count("dockerlearn-layer-image") == 2
+    assert picture.value.count("dockerlearn-shared-badge") == 2
+    names.value = ""
+    draw.click()
+    assert "没有给出镜像" in picture.value
+    button.click()
+    assert row.layout.display == "none"
