@@ -15,7 +15,8 @@ from tests.lab_server import running_lab
 pytestmark = [pytest.mark.browser, pytest.mark.daemon]
 
 CELLS = ["%load_ext dockerlearn",
-         'show_layers("busybox:latest", "test:0.1")']
+         'show_layers("busybox:latest", "test:0.1")',
+         'check("tag.add-tag")']
 
 
 @pytest.fixture
@@ -28,6 +29,7 @@ def layer_lab(fresh_sandbox, tmp_path):
     sb.run(["pull", "-q", "busybox:latest"], check=True)
     sb.run(["run", "--name", "newbee", "busybox:latest", "sh", "-c", "echo hello > /hello.txt"], check=True)
     sb.run(["commit", "-m", "Added a new file", "newbee", "test:0.1"], check=True)
+    sb.run(["tag", "busybox:latest", "mybusybox:v1"], check=True)
     root = tmp_path / "nb"
     root.mkdir()
     nb = new_notebook(cells=[new_code_cell(c) for c in CELLS])
@@ -97,6 +99,16 @@ def test_show_layers_draws_two_images_in_jupyterlab(layer_lab):
             assert "共享的层（1 层）" in text
             view.scroll_into_view_if_needed()
             view.screenshot(path=str(shot))
+            # The check panel's 看看层 (layers): the images its prompt names, drawn in the panel.
+            panel = page.locator(".dockerlearn-panel", has_text="tag.add-tag")
+            panel.wait_for(timeout=60_000)
+            panel.get_by_role("button", name="看看层 (layers)").click()
+            drawn = panel.locator(".dockerlearn-layers")
+            drawn.wait_for(timeout=30_000)
+            assert drawn.locator(".dockerlearn-layer-seg.dockerlearn-shared").count() == 2
+            assert "mybusybox:v1" in drawn.inner_text()
+            panel.scroll_into_view_if_needed()
+            panel.screenshot(path=str(tb.ARTIFACTS / "layer-panel.png"))
         except (PlaywrightTimeout, AssertionError):
             page.screenshot(path=str(tb.ARTIFACTS / "failure-layer-view.png"), full_page=True)
             raise
