@@ -187,27 +187,6 @@ def test_bad_input_is_a_chinese_message(fresh_sandbox, capsys):
     assert "错误：" in capsys.readouterr().err
 
 
-def test_a_notebook_has_show_layers_after_load_ext(sandbox):
-    """In a real IPython shell: %load_ext dockerlearn puts show_layers in the namespace, and a cell
-    that ends with it displays the picture."""
-    import os
-
-    from IPython.testing.globalipapp import start_ipython
-
-    import dockerlearn
-    ip = start_ipython()
-    cwd = os.getcwd()
-    try:
-        ip.run_line_magic("load_ext", "dockerlearn")
-        assert ip.user_ns["show_layers"] is dockerlearn.show_layers
-        sandbox.run(["pull", "-q", "busybox:latest"], check=True)
-        result = ip.run_cell('show_layers("busybox:latest")')
-        assert result.success and isinstance(result.result, LayerView)
-        assert [im.ref for im in result.result.images] == ["busybox:latest"]
-    finally:
-        os.chdir(cwd)
-
-
 def test_check_panel_draws_layers(fresh_sandbox, monkeypatch):
     """看看层 (layers) in the check panel: opens with the images the prompt names, draws them,
     and says in Chinese when an image is not there."""
