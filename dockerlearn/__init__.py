@@ -1,6 +1,6 @@
 """dockerlearn: a hands-on Chinese course on Docker images, checked against a real sandbox daemon.
 
-In a notebook: `%load_ext dockerlearn`, then `%docker ...` and `check("id")`.
+In a notebook: `%load_ext dockerlearn`, then `%docker ...`, `check("id")` and `show_layers("IMAGE")`.
 Imports stay lazy: the gateway and the CLI start as fast as Python allows.
 """
 __version__ = "0.1.0"
@@ -34,6 +34,13 @@ def course_progress():
     """Every lesson and its exercises, with what you have passed: where am I in the course?"""
     from .course_view import course_progress as page
     return page()
+
+
+def show_layers(*images: str, sandbox=None):
+    """Draw the layers of local images as bars: size, the step that made each, and the layers
+    they share (`show_layers("debian:bookworm", "debian:bookworm-slim")`)."""
+    from .layerview import show_layers as draw
+    return draw(*images, sandbox=sandbox)
 
 
 def __getattr__(name):

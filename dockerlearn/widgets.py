@@ -6,6 +6,7 @@ text whatever the learner's progress is.
 from __future__ import annotations
 
 import html
+import re
 import sys
 
 from .errors import DockerlearnError, as_error
@@ -39,6 +40,48 @@ PANEL_FALLBACK = ("练习 {id}（{title}）：这里是它的练习面板（检�
                   f"看不到按钮，或者按钮没有反应（重新打开了 notebook、重启了内核）？{RERUN}。")
 PROGRESS_FALLBACK = (f"本课练习进度（{{lesson}}，共 {{n}} 题）：看不到进度条？{RERUN}。"
                      "全部课程的进度：在终端里运行 dockerlearn progress。")
+
+
+def guess_images(ex) -> str:
+    """Up to two name:tag references from the prompt (not $REGISTRY ones): what 看看层 draws first."""
+    found: list[str] = []
+    for ref in re.findall(r"(?<![\w$/.:<-])[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][\w.-]*(?![\w/>-])", ex.prompt):
+        ref = ref.rstrip(".")
+        if ref not in found and not re.match(r"\d+(\.\d+)*:", ref):  # an address like 127.0.0.1:5000
+            found.append(ref)
+    return " ".join(found[:2])
+
+
+def _layers_row(w, ex):
+    """看看层 (layers): a button that opens an image field and draws show_layers in the panel."""
+    from .layerview import layers_html
+    names = w.Text(value=guess_images(ex), placeholder="镜像名字，几个用空格分开，如 busybox:latest test:0.1")
+    names.add_class("dockerlearn-layers-images")
+    draw_btn = w.Button(description="画出来", icon="bars")
+    picture = w.HTML(value="")
+    row = w.VBox([w.HBox([names, draw_btn]), picture], layout=w.Layout(display="none"))
+    button = w.Button(description="看看层 (layers)", icon="bars", tooltip="把镜像的层画出来 (show_layers)")
+
+    def on_open(_):
+        row.layout.display = None if row.layout.display == "none" else "none"
+        if row.layout.display is None and names.value.strip():
+            on_draw(None)
+
+    def on_draw(_):
+        from .magics import sandbox
+        draw_btn.disabled = True
+        try:
+            try:
+                sb = sandbox()
+            except Exception:
+                sb = None  # layers_html reports why
+            picture.value = layers_html(names.value.split(), sb) if sb is not None else layers_html([], None)
+        finally:
+            draw_btn.disabled = False
+
+    button.on_click(on_open)
+    draw_btn.on_click(on_draw)
+    return button, row
 
 
 def _fallback(widget, text: str, kwargs) -> dict:
@@ -155,7 +198,9 @@ def panel(exercise_id: str):
                         f"<div>{_paragraphs(ex.prompt)}</div></div>")
     foot = w.HTML(value="<div class='dockerlearn-rerun' style='color:#57606a;font-size:85%'>"
                         f"重启内核或重新打开 notebook 之后，如果按钮没有反应：{RERUN}。</div>")
-    box = CheckPanel([head, w.HBox([check_btn, hint_btn, answer_btn] + ([prepare_btn] if ex.setup else [])), verdict, hint_box, answer_box, foot])
+    layers_btn, layers_row = _layers_row(w, ex)
+    buttons = [check_btn, hint_btn, answer_btn, layers_btn] + ([prepare_btn] if ex.setup else [])
+    box = CheckPanel([head, w.HBox(buttons), verdict, hint_box, answer_box, layers_row, foot])
     box.add_class("dockerlearn-panel")
     return box
 

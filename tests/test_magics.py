@@ -135,3 +135,14 @@ def test_a_stopped_sandbox_is_explained_in_chinese(shell, sandbox, capfd, monkey
     out = capfd.readouterr().out
     assert "沙箱 t-never-started 没有在运行" in out and "%reload_ext dockerlearn" in out
     assert "dockerlearn up --name t-never-started" in out
+
+
+def test_load_ext_provides_show_layers(shell, sandbox):
+    """%load_ext dockerlearn puts show_layers in the namespace; a cell ending with it shows the picture."""
+    import dockerlearn
+    from dockerlearn.layerview import LayerView
+    assert shell.user_ns["show_layers"] is dockerlearn.show_layers
+    sandbox.run(["pull", "-q", "busybox:latest"], check=True)
+    result = shell.run_cell('show_layers("busybox:latest")')
+    assert result.success and isinstance(result.result, LayerView)
+    assert [im.ref for im in result.result.images] == ["busybox:latest"]
