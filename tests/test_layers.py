@@ -195,7 +195,7 @@ def test_check_panel_draws_layers(fresh_sandbox, monkeypatch):
     monkeypatch.setattr(magics, "_sandbox", fresh_sandbox)
     fresh_sandbox.run(["pull", "-q", "busybox:latest"], check=True)
     box = panel("tag.add-tag")
-    button = box.children[1].children[-1]
+    button = next(b for b in box.children[1].children if b.description == "看看层 (layers)")
     row = box.children[5]
     names, draw = row.children[0].children
     picture = row.children[1]
