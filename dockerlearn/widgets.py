@@ -36,6 +36,8 @@ def teaching_hints(ex) -> list[str]:
 
 RERUN = "按 Shift+Enter 运行本单元"
 NEEDS_PREPARE = "这个练习要从准备好的状态开始：点 准备（setup）准备好镜像和文件，再在上面的空单元格里作答。"
+PASSED_BEFORE = ("你以前已经通过过这个练习，进度里记着它（进度条不会倒退）。"
+                 "沙箱重置以后，做过的镜像和容器都没了：想再看到 ✅，就在沙箱里重新做一遍。")
 PANEL_FALLBACK = ("练习 {id}（{title}）：这里是它的练习面板（检查、提示、显示答案）。"
                   f"看不到按钮，或者按钮没有反应（重新打开了 notebook、重启了内核）？{RERUN}。")
 PROGRESS_FALLBACK = (f"本课练习进度（{{lesson}}，共 {{n}} 题）：看不到进度条？{RERUN}。"
@@ -111,6 +113,16 @@ def _report(e: BaseException) -> None:
     print(error.render(), file=sys.stderr)
 
 
+def passed_before(exercise_id: str) -> bool:
+    """Whether the learner's progress holds a pass of this exercise (a ❌ now, after a reset, sits
+    beside a full progress bar: say why)."""
+    from .progress_db import ProgressDB, ProgressUnavailable
+    try:
+        return ProgressDB.for_sandbox(_learner_or_default()).passed([exercise_id]) > 0
+    except ProgressUnavailable:
+        return False
+
+
 def panel(exercise_id: str):
     """Show the exercise's panel; bad ids print a Chinese message instead of a traceback."""
     from .checks import get_exercise
@@ -167,6 +179,8 @@ def panel(exercise_id: str):
             verdict.value = result._repr_html_()
             if not result.ok and ex.setup and not shown["prepared"]:
                 verdict.value += (f"<div class='dockerlearn-prepare-first' style='color:#57606a'>{NEEDS_PREPARE}</div>")
+            if not result.ok and passed_before(ex.id):
+                verdict.value += f"<div class='dockerlearn-passed-before' style='color:#57606a'>{PASSED_BEFORE}</div>"
         except Exception as e:
             error = as_error(e, _learner_or_default())
             if error is None:

@@ -60,3 +60,16 @@ def test_saving_keeps_the_text_and_drops_the_widget_reference():
     assert outs[1]["data"] == {WIDGET_VIEW: view} and "widgets" not in nb["metadata"]
     strip_widget_views(model={"type": "file", "content": "x"}, path="x.txt", contents_manager=None)  # ignored
     strip_notebook({"cells": []})
+
+
+def test_a_fail_after_an_earlier_pass_says_why_the_bar_stays_full(tmp_path, monkeypatch):
+    """After a reset, a passed exercise checks ❌ while its lesson's bar stays full: the panel says why."""
+    from dockerlearn import magics
+    from dockerlearn.progress_db import ProgressDB
+    from dockerlearn.widgets import passed_before
+    monkeypatch.setenv("DOCKERLEARN_HOME", str(tmp_path))
+    monkeypatch.setattr(magics, "_sandbox", None)
+    assert not passed_before("tag.add-tag")
+    ProgressDB.for_sandbox("default").record("tag.add-tag", True)
+    ProgressDB.for_sandbox("default").record("tag.add-tag", False)
+    assert passed_before("tag.add-tag") and not passed_before("tag.registry-name")
