@@ -95,14 +95,13 @@ def _fallback(widget, text: str, kwargs) -> dict:
     return data
 
 
-def _learner() -> str:
-    from .magics import sandbox
-    return sandbox().name
-
-
 def _learner_or_default() -> str:
+    """The learner's sandbox name, without starting anything (a progress bar only reads the DB)."""
+    import os
     from . import magics
-    return magics._sandbox.name if magics._sandbox is not None else "default"
+    if magics._sandbox is not None:
+        return magics._sandbox.name
+    return os.environ.get("DOCKERLEARN_NAME") or "default"
 
 
 def _report(e: BaseException) -> None:
@@ -250,7 +249,7 @@ def refresh(lesson_id: str) -> None:
     from .progress_db import ProgressDB
     for bar, label, ids in _bars.get(lesson_id, []):
         try:
-            done = ProgressDB.for_sandbox(_learner()).passed(ids)
+            done = ProgressDB.for_sandbox(_learner_or_default()).passed(ids)
         except DockerlearnError:
             done = 0
         bar.value = done

@@ -68,6 +68,7 @@ def test_a_fail_after_an_earlier_pass_says_why_the_bar_stays_full(tmp_path, monk
     from dockerlearn.progress_db import ProgressDB
     from dockerlearn.widgets import passed_before
     monkeypatch.setenv("DOCKERLEARN_HOME", str(tmp_path))
+    monkeypatch.setenv("DOCKERLEARN_NAME", "default")
     monkeypatch.setattr(magics, "_sandbox", None)
     assert not passed_before("tag.add-tag")
     ProgressDB.for_sandbox("default").record("tag.add-tag", True)
