@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -70,4 +71,13 @@ def pytest_sessionfinish(session, exitstatus):
     sb = getattr(session, "_dockerlearn_sandbox", None)
     if sb is not None:
         sb.destroy()
+    # Any other sandbox a test started in this home (by name, through the CLI or a notebook's
+    # kernel): removing the home under a running daemon would leave it orphaned.
+    from dockerlearn.errors import DockerlearnError
+    from dockerlearn.sandbox import Sandbox
+    for state in sorted(Path(TEST_HOME).glob("sandboxes/*/sandbox.json")):
+        try:
+            Sandbox(state.parent.name, quiet=True).destroy()
+        except (DockerlearnError, OSError) as e:
+            print(f"conftest: could not destroy sandbox {state.parent.name}: {e}")
     shutil.rmtree(TEST_HOME, ignore_errors=True)
