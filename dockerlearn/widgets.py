@@ -152,6 +152,13 @@ def panel(exercise_id: str):
     # An exercise's preparation is its own: the 准备 button, never a cell that Run All runs.
     prepare_btn = w.Button(description="准备", icon="wrench", tooltip="准备这个练习需要的镜像和文件 (setup)")
 
+    def show_error(e: Exception) -> None:
+        """A known failure in the verdict area, in Chinese; a real bug re-raised."""
+        error = as_error(e, _learner_or_default())
+        if error is None:
+            raise e
+        verdict.value = f"<div style='color:#cf222e'>{_paragraphs(error.render())}</div>"
+
     def on_prepare(_):
         from .lessonstart import prepare_exercise
         from .magics import sandbox
@@ -161,10 +168,7 @@ def panel(exercise_id: str):
             verdict.value = f"<div class='dockerlearn-prepared'>{_paragraphs(prepare_exercise(ex, sandbox()))}</div>"
             shown["prepared"] = True
         except Exception as e:
-            error = as_error(e, _learner_or_default())
-            if error is None:
-                raise
-            verdict.value = f"<div style='color:#cf222e'>{_paragraphs(error.render())}</div>"
+            show_error(e)
         finally:
             prepare_btn.disabled = False
 
@@ -181,10 +185,7 @@ def panel(exercise_id: str):
             if not result.ok and passed_before(ex.id):
                 verdict.value += f"<div class='dockerlearn-passed-before' style='color:#57606a'>{PASSED_BEFORE}</div>"
         except Exception as e:
-            error = as_error(e, _learner_or_default())
-            if error is None:
-                raise
-            verdict.value = f"<div style='color:#cf222e'>{_paragraphs(error.render())}</div>"
+            show_error(e)
         finally:
             check_btn.disabled = False
         refresh(ex.lesson_id)
