@@ -23,7 +23,7 @@ from .errors import MissingPackage, SeedFailed
 from .imagebuild import Image, add_entry, crc_of_file, gzip_tar, load_image, make_config, make_manifest, save_image
 from .progress import Bar
 
-BUILDER_VERSION = "1"  # bump to rebuild every cached seed
+BUILDER_VERSION = "2"  # bump to rebuild every cached seed (2: apt sources as in the official image)
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MAJOR = "12"
@@ -36,6 +36,28 @@ SEARCH_META = {
     "library/debian": {"description": "Debian bookworm 基础镜像（由 mmdebstrap minbase 离线构建）",
                        "stars": 5, "official": True},
 }
+
+# The apt sources of Docker's official debian:bookworm image. mmdebstrap leaves the build
+# machine's own sources in the rootfs, under a name that depends on how it was given them
+# (0000debian.sources, or 00000000debian.sources on a root that mmdebstrap itself made):
+# the image carries the official file instead, the same on every machine.
+OFFICIAL_SOURCES = f"""Types: deb
+URIs: http://deb.debian.org/debian
+Suites: {DEBIAN_SUITE} {DEBIAN_SUITE}-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: {DEBIAN_SUITE}-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+"""
+
+
+def _build_machine_sources(name: str) -> bool:
+    return name == "etc/apt/sources.list" or name.startswith("etc/apt/sources.list.d/")
+
 
 # debuerreotype's slimify: what -slim images leave out, and what dpkg is told to skip later.
 SLIM_EXCLUDE = ["usr/share/doc/*", "usr/share/info/*", "usr/share/linda/*",
@@ -260,6 +282,8 @@ def debian_images(progress: bool = True) -> list[Image]:
             name = member.name[2:] if member.name.startswith("./") else member.name
             if name.startswith("dev/"):
                 continue  # the engine provides /dev; device nodes have no place in a layer
+            if _build_machine_sources(name.rstrip("/")):
+                continue
             data = src.extractfile(member) if member.isfile() else None
             payload = data.read() if data else None
             if name == "etc/debian_version" and payload:
@@ -274,6 +298,9 @@ def debian_images(progress: bool = True) -> list[Image]:
         cfg = "".join(f"path-exclude /{p}\n" for p in SLIM_EXCLUDE) + \
               "".join(f"path-include /{p}\n" for p in SLIM_INCLUDE)
         add_entry(slim, "etc/dpkg/dpkg.cfg.d/docker", kind=tarfile.REGTYPE, mode=0o644, data=cfg.encode(), mtime=mtime)
+        for out in (full, slim):
+            add_entry(out, "etc/apt/sources.list.d/debian.sources", kind=tarfile.REGTYPE, mode=0o644,
+                      data=OFFICIAL_SOURCES.encode(), mtime=mtime)
     if bar:
         bar.close("debian 镜像层已打包")
     images = []

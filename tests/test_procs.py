@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from dockerlearn import procs
 
 
 def sleeper(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", *args])
+    """A process whose command line ends with args, once it is up (or a failure naming what ran)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", *args])
+    deadline = time.monotonic() + 10
+    while not procs.cmdline(proc.pid).rstrip().endswith(" ".join(args)):
+        state = Path(f"/proc/{proc.pid}/stat").read_text() if Path(f"/proc/{proc.pid}").exists() else "gone"
+        assert time.monotonic() < deadline and proc.poll() is None, \
+            f"the sleeper did not come up: {procs.cmdline(proc.pid)!r} {state[:80]!r} rc={proc.poll()}"
+        time.sleep(0.05)
+    return proc
 
 
 def test_marker_is_a_whole_argument_not_a_substring(tmp_path):
@@ -29,7 +39,7 @@ def test_start_time_tells_a_reused_pid():
     try:
         start = procs.start_time(proc.pid)
         assert start > 0
-        assert procs.alive(proc.pid, "x", start)
+        assert procs.alive(proc.pid, "x", start), (procs.cmdline(proc.pid), Path(f"/proc/{proc.pid}/stat").read_text()[:80])
         # The same pid with another start time is another process (a pid reused after a reboot or a wrap).
         assert not procs.alive(proc.pid, "x", start + 1)
         procs.stop(proc.pid, "x", start=start + 1, timeout=1)

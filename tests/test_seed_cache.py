@@ -124,3 +124,30 @@ def test_the_stamp_is_trusted_only_for_the_file_it_saw(busybox):
     assert not layer_intact(layer)
     layer.path.unlink()
     assert not layer_intact(layer)
+
+
+def test_debian_carries_the_official_apt_sources_not_the_build_machines(tmp_path, monkeypatch):
+    """mmdebstrap leaves the build machine's sources in the rootfs, named after how it got them
+    (0000debian.sources; 00000000debian.sources on a root mmdebstrap made): the image has the
+    official debian.sources instead, so every machine seeds the same file."""
+    import io
+    import tarfile
+    monkeypatch.setenv("DOCKERLEARN_CACHE", str(tmp_path / "cache"))
+    rootfs = tmp_path / "rootfs.tar"
+    with tarfile.open(rootfs, "w") as tar:
+        for name, text in [("./etc/debian_version", "12.9\n"), ("./etc/apt/sources.list", "deb http://mirror.example/debian bookworm main\n"),
+                           ("./etc/apt/sources.list.d/00000000debian.sources", "URIs: http://mirror.example/debian\n"),
+                           ("./usr/share/doc/bash/README", "docs\n")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text.encode()))
+    monkeypatch.setattr(seeds, "debian_rootfs", lambda progress=True: rootfs)
+    full, slim = seeds.debian_images(progress=False)
+    for img in (full, slim):
+        with tarfile.open(img.layers[0].path) as layer:
+            apt = sorted(n for n in layer.getnames() if n.startswith("etc/apt/"))
+            assert apt == ["etc/apt/sources.list.d/debian.sources"], img.tags
+            sources = layer.extractfile("etc/apt/sources.list.d/debian.sources").read().decode()
+        assert "URIs: http://deb.debian.org/debian\n" in sources and "mirror.example" not in sources
+        assert "Suites: bookworm-security" in sources
+    assert "12.9" in full.tags and "12.9-slim" in slim.tags
