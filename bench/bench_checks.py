@@ -49,7 +49,7 @@ def main() -> int:
             verdict = "PASS" if ms <= TARGET_MS else "FAIL"
             print(f"{label:30s} {ms:7.1f} ms  ({ms / ping:4.1f}x ping)  target ≤ {TARGET_MS:.0f} ms: {verdict}")
 
-        from dockerlearn.build import execute, render
+        from dockerlearn.notebook_builder import execute, render
         from dockerlearn.lessonfile import LESSONS_DIR, parse
         os.environ.update(sb.full_env())
         sb.reset()

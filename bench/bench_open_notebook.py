@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DOCKERLEARN_HOME", tempfile.mkdtemp(prefix="dl-bench-open-", dir="/tmp"))
 
-from dockerlearn.cli import learner_notebooks  # noqa: E402
+from dockerlearn.lab import learner_notebooks  # noqa: E402
 from dockerlearn.lab import prepare  # noqa: E402
 from dockerlearn.procs import free_port  # noqa: E402
 from dockerlearn.sandbox import Sandbox  # noqa: E402

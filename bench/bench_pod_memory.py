@@ -25,7 +25,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 # bench_sandbox sets up the throwaway DOCKERLEARN_HOME (and the cache) when it is imported.
 from bench_sandbox import HOME, smaps  # noqa: E402
-from dockerlearn.cli import lab_argv, learner_notebooks  # noqa: E402
+from dockerlearn.cli import lab_argv  # noqa: E402
+from dockerlearn.lab import learner_notebooks  # noqa: E402
 from dockerlearn.sandbox import Sandbox  # noqa: E402
 
 KERNEL_CODE = 'from dockerlearn import check\n%load_ext dockerlearn\n%docker pull busybox\ncheck("tag.add-tag")'

@@ -149,7 +149,7 @@ def main() -> None:
         results[label] = med(times)
         line(f"cold up, {label} (median)", f"{med(times):.3f} s", f"≤ {TARGETS['cold']} s",
              med(times) <= TARGETS["cold"])
-        line(f"  ratio to bare dockerd", f"{med(times) / base:.2f} x", f"≤ {TARGETS['ratio']:.0f}x",
+        line("  ratio to bare dockerd", f"{med(times) / base:.2f} x", f"≤ {TARGETS['ratio']:.0f}x",
              med(times) / base <= TARGETS["ratio"])
         print(f"    runs: {fmt_runs(times)}")
     sb = sandbox("cold-cli", False)
@@ -244,7 +244,7 @@ def main() -> None:
     t = time.monotonic()
     with ThreadPoolExecutor(n) as pool:
         pulls = list(pool.map(lambda sb: sb.run(["run", "--rm", "busybox", "echo", "ok"]).stdout, many))
-    line(f"  `docker run --rm busybox echo ok` in each, in parallel", f"{time.monotonic() - t:.2f} s",
+    line("  `docker run --rm busybox echo ok` in each, in parallel", f"{time.monotonic() - t:.2f} s",
          "all ok", pulls == ["ok\n"] * n)
     time.sleep(3)
     per, rss, pss, uss = memory(many)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import roster
 from .errors import DockerlearnError, NotRoot
-from .progress import step
+from .terminal_bars import step
 from .rootless import provision_user
 
 COMMENT = "dockerlearn classroom"

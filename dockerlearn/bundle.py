@@ -25,7 +25,7 @@ from typing import Optional
 from . import paths
 from .errors import DockerlearnError
 from .imagebuild import load_image
-from .progress import Bar, step
+from .terminal_bars import Bar, step
 
 FORMAT = "dockerlearn-bundle"
 VERSION = 1

@@ -425,7 +425,7 @@ def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
         return Verdict(exercise_id, False, message, time.perf_counter() - t0)
     verdict.seconds = time.perf_counter() - t0
     if record:
-        from .progress_db import ProgressDB
+        from .learner_progress import ProgressDB
         # The verdict is the learner's answer: it is shown even when progress cannot be saved.
         try:
             notice = ProgressDB.for_sandbox(sandbox.name).record(exercise_id, verdict.ok, verdict.message)

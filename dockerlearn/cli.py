@@ -112,6 +112,7 @@ def cmd_lab(args) -> int:
     from .lab import prepare
     sb = _sandbox(args)
     sb.up()
+    from .lab import learner_notebooks
     notebooks = learner_notebooks(sb)
     config, env = prepare(sb, notebooks)
     argv = lab_argv(notebooks, args.port, args.no_browser, config)
@@ -126,24 +127,79 @@ def lab_argv(notebooks: Path, port: int, no_browser: bool, config=None) -> list[
     return argv(notebooks, port, no_browser, config)
 
 
-def learner_notebooks(sb) -> Path:
-    """The learner's own copies of the notebooks: several students on one machine never share one,
-    and a course update adds new lessons without overwriting a notebook someone has worked in."""
-    import json
 
-    from .lab import strip_notebook
-    target = sb.paths.root / "notebooks"
-    target.mkdir(parents=True, exist_ok=True)
-    from .paths import course_dir
-    for nb in sorted((course_dir() / "notebooks").glob("*.ipynb")):
-        if not (target / nb.name).exists():
-            # Each panel as its readable text: the widgets of the build's kernel are long gone.
-            content = json.loads(nb.read_text(encoding="utf-8"))
-            strip_notebook(content)
-            part = target / f".{nb.name}.part"
-            part.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-            part.replace(target / nb.name)
-    return target
+# ---------------------------------------------------------------- course commands
+def cmd_check(args) -> int:
+    from .checks import run_check
+    from .sandbox import Sandbox
+    verdict = run_check(args.exercise_id, Sandbox(args.name, quiet=True))
+    print(verdict)
+    return 0 if verdict.ok else 1
+
+
+def cmd_exercises(args) -> int:
+    from .checks import exercises
+    for ex in exercises().values():
+        prompt = " ".join(ex.prompt.split())
+        print(f"{ex.id:28s} {ex.title}\n{'':28s} {prompt}")
+    return 0
+
+
+def cmd_progress(args) -> int:
+    from .checks import exercises
+    from .errors import DockerlearnError
+    from .paths import check_name, progress_dir
+    from .learner_progress import ProgressDB
+    check_name(args.name)  # never a path outside the home (../../x)
+    db = ProgressDB.for_sandbox(args.name)
+    if not db.path.exists():
+        known = sorted(p.stem for p in progress_dir().glob("*.sqlite")) if progress_dir().is_dir() else []
+        raise DockerlearnError(f"还没有学习者 {args.name} 的进度记录", term="no progress recorded",
+                               hint=("已有记录的学习者：" + "、".join(known)) if known
+                               else "做完一个练习并点击 检查 之后，才会有进度记录。")
+    ids = list(exercises())
+    if args.format in ("csv", "json"):
+        out = db.export(args.format, ids)
+    else:
+        rows = db.rows(ids)
+        lines = [f"学习者 (learner)：{args.name}", f"{'练习 exercise':30s} {'状态':6s} {'尝试':>4s}  首次通过 first pass"]
+        for r in rows:
+            state = "✅" if r.passed else ("❌" if r.tries else "·")
+            lines.append(f"{r.exercise_id:30s} {state:6s} {r.tries:4d}  {r.first_pass or ''}")
+        done = sum(r.passed for r in rows)
+        out = "\n".join(lines) + f"\n\n共完成 {done}/{len(rows)} 个练习。"
+    if not args.output:
+        print(out)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(out if out.endswith("\n") else out + "\n")
+    except OSError as e:
+        reason = {IsADirectoryError: "这是一个目录", FileNotFoundError: "所在的目录不存在",
+                  PermissionError: "没有写入权限"}.get(type(e), e.strerror or str(e))
+        raise DockerlearnError(f"无法写入 {args.output}：{reason}", term="cannot write output file",
+                               hint="换一个文件名，或者先创建它所在的目录。") from None
+    print(f"已导出到 {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_build(args) -> int:
+    from .notebook_builder import build
+    from .sandbox import Sandbox
+    name = args.name if args.name != "default" else "build"  # build resets its sandbox: never the learner's
+    build(Sandbox(name, quiet=True), args.lesson or None, run=not args.no_run)
+    return 0
+
+
+def cmd_bundle(args) -> int:
+    from . import bundle
+    from pathlib import Path
+    course = Path(args.course_dir) if args.course_dir else None
+    if args.action == "export":
+        bundle.export(args.file, course=course)
+    else:
+        bundle.import_(args.file, course=course)
+    return 0
 
 
 def _name_flag(args) -> str:
@@ -188,17 +244,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("lab", cmd_lab, "启动沙箱，然后在 notebooks/ 上打开 JupyterLab")
     p.add_argument("--port", type=int, default=8888, help="JupyterLab 端口（只监听 127.0.0.1）")
     p.add_argument("--no-browser", action="store_true", help="不自动打开浏览器")
-    _add_course_commands(sub, add)
+    p = add("check", cmd_check, "检查一个练习，输出结论；通过时退出码为 0")
+    p.add_argument("exercise_id", help="练习编号，如 tag.add-tag（dockerlearn exercises 可列出全部）")
+    add("exercises", cmd_exercises, "列出所有练习的编号和题目")
+    p = add("progress", cmd_progress, "显示学习进度，或导出为 CSV/JSON 给老师")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="输出格式")
+    p.add_argument("-o", "--output", help="导出到文件")
+    p = add("build", cmd_build, "把 lessons/ 生成为 notebooks/，并在沙箱里执行（默认用名为 build 的沙箱）")
+    p.add_argument("--lesson", action="append", help="只生成这一课（slug 或 id，可重复）")
+    p.add_argument("--no-run", action="store_true", help="只生成单元格，不执行（仅用于调试，测试会要求有输出）")
+    p = add("bundle", cmd_bundle, "离线教室包：export 导出种子镜像缓存和课程，import 校验 sha256 后导入")
+    p.add_argument("action", choices=["export", "import"], help="export（在准备好的机器上）或 import（在教室的机器上）")
+    p.add_argument("file", help="离线包文件，例如 dockerlearn-classroom.tar")
+    p.add_argument("--course-dir", help="课程（lessons/、notebooks/）所在的目录，默认是这份 dockerlearn 仓库")
     return parser
 
-
-def _add_course_commands(sub, add) -> None:
-    """Commands of the lesson machinery, registered when that part is installed."""
-    try:
-        from . import cli_course
-    except ImportError:
-        return
-    cli_course.register(add)
 
 
 def main(argv=None) -> int:

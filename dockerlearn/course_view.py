@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import os
 
-from .progress_db import ProgressDB, ProgressUnavailable
+from .learner_progress import ProgressDB, ProgressUnavailable
 
 
 def rows_by_lesson(sandbox_name: str) -> list[tuple]:

@@ -19,6 +19,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from .paths import course_dir
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 OVERRIDES = {
@@ -118,3 +120,19 @@ def lab_argv(notebooks: Path, port: int, no_browser: bool, config: Path | None =
     if no_browser:
         argv.append("--no-browser")
     return argv
+
+
+def learner_notebooks(sb) -> Path:
+    """The learner's own copies of the notebooks: several students on one machine never share one,
+    and a course update adds new lessons without overwriting a notebook someone has worked in."""
+    target = sb.paths.root / "notebooks"
+    target.mkdir(parents=True, exist_ok=True)
+    for nb in sorted((course_dir() / "notebooks").glob("*.ipynb")):
+        if not (target / nb.name).exists():
+            # Each panel as its readable text: the widgets of the build's kernel are long gone.
+            content = json.loads(nb.read_text(encoding="utf-8"))
+            strip_notebook(content)
+            part = target / f".{nb.name}.part"
+            part.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            part.replace(target / nb.name)
+    return target

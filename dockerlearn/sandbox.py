@@ -28,7 +28,7 @@ from typing import Optional, Sequence
 from . import procs, registry, rootless, seeds
 from .errors import EnvironmentProblem, MissingPackage, SandboxDown, StartFailed, docker_error_kind
 from .paths import SandboxPaths
-from .progress import step
+from .terminal_bars import step
 
 # Programs the sandbox runs, and the Debian package that brings each.
 REQUIRED = {"dockerd": "docker.io", "containerd": "containerd", "runc": "runc",

@@ -115,7 +115,7 @@ def _report(e: BaseException) -> None:
 def passed_before(exercise_id: str) -> bool:
     """Whether the learner's progress holds a pass of this exercise (a ❌ now, after a reset, sits
     beside a full progress bar: say why)."""
-    from .progress_db import ProgressDB, ProgressUnavailable
+    from .learner_progress import ProgressDB, ProgressUnavailable
     try:
         return ProgressDB.for_sandbox(_learner_or_default()).passed([exercise_id]) > 0
     except ProgressUnavailable:
@@ -247,7 +247,7 @@ def lesson_progress(lesson_id: str):
 
 
 def refresh(lesson_id: str) -> None:
-    from .progress_db import ProgressDB
+    from .learner_progress import ProgressDB
     for bar, label, ids in _bars.get(lesson_id, []):
         try:
             done = ProgressDB.for_sandbox(_learner_or_default()).passed(ids)

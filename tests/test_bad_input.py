@@ -12,7 +12,7 @@ import pytest
 
 from dockerlearn.errors import BadName
 from dockerlearn.paths import SandboxPaths, check_name
-from dockerlearn.progress_db import ProgressDB
+from dockerlearn.learner_progress import ProgressDB
 
 REPO = Path(__file__).resolve().parent.parent
 

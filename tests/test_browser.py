@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from dockerlearn.build import NOTEBOOKS_DIR
+from dockerlearn.notebook_builder import NOTEBOOKS_DIR
 from dockerlearn.procs import free_port
 from dockerlearn.lessonfile import REPO_ROOT
 from tests.lab_server import running_lab
@@ -146,7 +146,7 @@ def test_every_prompt_renders_as_written(tmp_path):
     from nbformat.v4 import new_notebook
     from playwright.sync_api import sync_playwright
 
-    from dockerlearn.build import render
+    from dockerlearn.notebook_builder import render
     from dockerlearn.checks import exercises
     from dockerlearn.lessonfile import load_all
     if not os.path.exists(CHROMIUM):
@@ -207,7 +207,7 @@ def test_dockerlearn_lab_in_chinese_and_a_saved_panel_reopens_readable(sandbox, 
     from nbformat.v4 import new_code_cell, new_notebook
     from playwright.sync_api import sync_playwright
 
-    from dockerlearn.cli import learner_notebooks
+    from dockerlearn.lab import learner_notebooks
     if not os.path.exists(CHROMIUM):
         pytest.fail("chromium is missing: bash scripts/setup --browser installs it")
     mine = learner_notebooks(sandbox) / "mine.ipynb"

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from dockerlearn.checks import run_check
-from dockerlearn.progress_db import ProgressDB
+from dockerlearn.learner_progress import ProgressDB
 
 
 def cli(*args, **kw):

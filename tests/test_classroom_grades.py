@@ -7,7 +7,7 @@ import io
 
 from dockerlearn.classroom.dashboard import render
 from dockerlearn.classroom.grades import ClassTable, course_lessons, read_student
-from dockerlearn.progress_db import ProgressDB
+from dockerlearn.learner_progress import ProgressDB
 from dockerlearn.roster import Student
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dockerlearn.course_view import course_progress
-from dockerlearn.progress_db import ProgressDB
+from dockerlearn.learner_progress import ProgressDB
 
 
 def test_course_progress_shows_each_lesson_and_exercise(tmp_path, monkeypatch):

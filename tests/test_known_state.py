@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from dockerlearn import build, magics
+from dockerlearn import notebook_builder as builder, magics
 from dockerlearn.checks import exercises, run_check
 from dockerlearn.lessonfile import LessonFormatError, load_all, parse
 from dockerlearn.lessonstart import start_lesson
-from dockerlearn.progress_db import ProgressDB
+from dockerlearn.learner_progress import ProgressDB
 from tests.exercise_scripts import run_script
 
 
@@ -20,12 +20,12 @@ def _lesson(tmp_path, front: str):
 
 def test_every_lesson_starts_fresh_in_its_first_cell():
     for lesson in load_all():
-        nb = build.render(lesson)
+        nb = builder.render(lesson)
         assert nb.cells[1].source == f'%load_ext dockerlearn\nstart_lesson("{lesson.slug}")', lesson.slug
 
 
 def test_state_keep_loads_only_and_a_bad_state_is_refused(tmp_path):
-    assert build.first_cell(_lesson(tmp_path, "state: keep\n")) == "%load_ext dockerlearn"
+    assert builder.first_cell(_lesson(tmp_path, "state: keep\n")) == "%load_ext dockerlearn"
     with pytest.raises(LessonFormatError, match="state must be fresh or keep"):
         _lesson(tmp_path, "state: clean\n")
 

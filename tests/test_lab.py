@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from dockerlearn.build import NOTEBOOKS_DIR
+from dockerlearn.notebook_builder import NOTEBOOKS_DIR
 
-from dockerlearn.cli import build_parser, lab_argv, learner_notebooks
+from dockerlearn.cli import build_parser, lab_argv
+from dockerlearn.lab import learner_notebooks
 from dockerlearn.sandbox import Sandbox
 
 
@@ -84,8 +85,6 @@ def test_lab_config_lives_in_the_sandbox(tmp_path):
 @pytest.mark.daemon
 def test_course_kernel_loads_dockerlearn_itself(sandbox, tmp_path):
     """A kernel of `dockerlearn lab` (a fresh one, as after a restart) has %docker and check() at once."""
-    import queue
-
     from jupyter_client.manager import start_new_kernel
 
     from dockerlearn.lab import prepare

@@ -95,7 +95,7 @@ def answer_and_check(page, exercise_id: str, source: str) -> str:
 def test_a_learners_day_through_the_whole_course(sandbox, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    from dockerlearn.cli import learner_notebooks
+    from dockerlearn.lab import learner_notebooks
     if not os.path.exists(CHROMIUM):
         pytest.fail("chromium is missing: bash scripts/setup --browser installs it")
     sandbox.reset()

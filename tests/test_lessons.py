@@ -5,22 +5,22 @@ import re
 
 import pytest
 
-from dockerlearn import build
+from dockerlearn import notebook_builder as builder
 from dockerlearn.lessonfile import LessonFormatError, load_all, parse
-from dockerlearn.options import all_slugs
+from dockerlearn.option_tables import all_slugs
 
 LESSONS = load_all()
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[l.slug for l in LESSONS])
 def test_notebook_is_up_to_date(lesson):
-    reason = build.stale(lesson)
+    reason = builder.stale(lesson)
     assert reason is None, f"{reason}：请运行 dockerlearn build --lesson {lesson.slug} 并提交 notebooks/"
 
 
 def test_no_notebook_without_a_lesson():
     slugs = {l.slug for l in LESSONS}
-    orphans = [p.name for p in build.NOTEBOOKS_DIR.glob("*.ipynb") if p.stem not in slugs]
+    orphans = [p.name for p in builder.NOTEBOOKS_DIR.glob("*.ipynb") if p.stem not in slugs]
     assert not orphans, f"notebooks without a lesson source: {orphans}"
 
 
@@ -103,7 +103,7 @@ def test_render_turns_blocks_into_cells(tmp_path):
                    "```file demo/Dockerfile\nFROM busybox\n```\n\n```bash\necho hi | wc -c\n```\n\n"
                    "```exercise\nid: demo.do-it\nprompt: 做。\nhints: [h]\nsolution: docker pull busybox\nwrong: 'true'\n```\n",
                    encoding="utf-8")
-    nb = build.render(parse(src))
+    nb = builder.render(parse(src))
     sources = [c.source for c in nb.cells]
     assert sources[1] == '%load_ext dockerlearn\nstart_lesson("98-demo")'  # a fresh start (lessonstart.py)
     assert "%docker pull busybox" in sources
@@ -120,6 +120,6 @@ def test_render_turns_blocks_into_cells(tmp_path):
 def test_every_nbval_sanitizer_is_read():
     """nbval silently skips a pair it cannot parse (e.g. `replace:` without its space)."""
     from nbval.plugin import get_sanitize_patterns
-    text = (build.REPO_ROOT / "tests" / "nbval_sanitize.cfg").read_text()
+    text = (builder.REPO_ROOT / "tests" / "nbval_sanitize.cfg").read_text()
     sections = re.findall(r"^\[[\w-]+\]$", text, re.M)
     assert len(get_sanitize_patterns(text)) == len(sections)

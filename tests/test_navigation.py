@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dockerlearn.build import render
+from dockerlearn.notebook_builder import render
 from dockerlearn.lessonfile import load_all
 
 

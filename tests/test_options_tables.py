@@ -10,10 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, no install needed
 
-from dockerlearn.options import (  # noqa: E402
-    VERSIONS, Option, OptionsTable, all_slugs, help_text, load, cli_version, parse_help, parse_usage,
-    render_markdown,
+from dockerlearn.option_tables import (  # noqa: E402
+    VERSIONS, Option, OptionsTable, all_slugs, load, render_markdown,
 )
+from tests.cli_help import cli_version, help_text, parse_help, parse_usage  # noqa: E402
 
 def _sandbox_cli() -> str:
     from dockerlearn.engine import cli_path

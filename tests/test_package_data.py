@@ -65,7 +65,7 @@ def test_installed_command_finds_the_course(installed):
     assert r.returncode == 0, r.stderr
     assert "tag.add-tag" in r.stdout and "capstone.save-load" in r.stdout
     # lab copies the installed notebooks into the learner's folder.
-    code = ("from dockerlearn.cli import learner_notebooks; from types import SimpleNamespace as N; from pathlib import Path; "
+    code = ("from dockerlearn.lab import learner_notebooks; from types import SimpleNamespace as N; from pathlib import Path; "
             f"print(len(list(learner_notebooks(N(paths=N(root=Path({str(site.parent / 'learner')!r})))).glob('*.ipynb'))))")
     r = run_installed(site, "-c", code)
     assert r.returncode == 0 and int(r.stdout) == len(list((REPO / "notebooks").glob("*.ipynb"))) > 0, r.stderr

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 import mistune
 import pytest
 
-from dockerlearn.build import escape_dollars, literal_markdown, render
+from dockerlearn.notebook_builder import escape_dollars, literal_markdown, render
 from dockerlearn.checks import exercises
 from dockerlearn.lessonfile import load_all
 

@@ -20,7 +20,7 @@ import time
 import nbformat
 import pytest
 
-from dockerlearn import build
+from dockerlearn import notebook_builder as builder
 from dockerlearn.lessonfile import load_all
 
 pytestmark = [pytest.mark.daemon, pytest.mark.course_walk]
@@ -32,7 +32,7 @@ def _sanitize(text: str) -> str:
     global SANITIZE
     if SANITIZE is None:
         from nbval.plugin import get_sanitize_patterns
-        SANITIZE = get_sanitize_patterns((build.REPO_ROOT / "tests" / "nbval_sanitize.cfg").read_text())
+        SANITIZE = get_sanitize_patterns((builder.REPO_ROOT / "tests" / "nbval_sanitize.cfg").read_text())
     for regex, replacement in SANITIZE:
         text = re.sub(regex, replacement, text)
     return text
@@ -41,11 +41,11 @@ def _sanitize(text: str) -> str:
 def _texts(outputs, sandbox) -> list[tuple[str, str]]:
     """(kind, sanitized text) of a cell's outputs, streams merged as the build stores them."""
     found = []
-    for out in build.coalesce_streams([nbformat.from_dict(dict(o)) for o in outputs]):
+    for out in builder.coalesce_streams([nbformat.from_dict(dict(o)) for o in outputs]):
         if out.output_type == "stream":
-            found.append((out.name, _sanitize(build.scrub(out.text, sandbox))))
+            found.append((out.name, _sanitize(builder.scrub(out.text, sandbox))))
         elif out.output_type in ("execute_result", "display_data"):
-            found.append(("result", _sanitize(build.scrub(out.get("data", {}).get("text/plain", ""), sandbox))))
+            found.append(("result", _sanitize(builder.scrub(out.get("data", {}).get("text/plain", ""), sandbox))))
         elif out.output_type == "error":
             found.append(("error", f"{out.ename}: {out.evalue}"))
     return found
@@ -61,7 +61,7 @@ def test_run_all_forward_then_backward_in_one_kernel(sandbox, tmp_path):
     big = nbformat.v4.new_notebook()
     big.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     for n, lesson in enumerate(order):
-        nb = build.render(lesson)
+        nb = builder.render(lesson)
         for cell in nb.cells:
             cell = nbformat.from_dict(dict(cell))
             cell["id"] = f"p{n}-{cell['id']}"
@@ -83,11 +83,11 @@ def misbehaving(big, order, sandbox) -> tuple[list[str], int, int]:
     """What went wrong in the executed notebook `big` (the cells of `order`'s lessons, one after
     another): (problems, outputs compared with the recorded ones, widget cells)."""
     lessons = load_all()
-    recorded = {l.slug: nbformat.read(build.notebook_path(l), as_version=4) for l in lessons}
+    recorded = {l.slug: nbformat.read(builder.notebook_path(l), as_version=4) for l in lessons}
     problems, compared, panels = [], 0, 0
     i = 0
     for n, lesson in enumerate(order):
-        cells = build.render(lesson).cells
+        cells = builder.render(lesson).cells
         saved = {c["id"]: c for c in recorded[lesson.slug].cells}
         for k, fresh in enumerate(cells):
             ran = big.cells[i]
@@ -107,7 +107,7 @@ def misbehaving(big, order, sandbox) -> tuple[list[str], int, int]:
                 continue  # a widget's text is widgets.py's fixed fallback, not the lesson's output
             old = saved.get(fresh["id"])
             if (k == 1 or old is None or old.source != fresh.source
-                    or build.IGNORE_OUTPUT in fresh.metadata.get("tags", [])):
+                    or builder.IGNORE_OUTPUT in fresh.metadata.get("tags", [])):
                 continue
             compared += 1
             want = _texts(old.outputs, sandbox)

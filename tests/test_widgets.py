@@ -65,7 +65,7 @@ def test_saving_keeps_the_text_and_drops_the_widget_reference():
 def test_a_fail_after_an_earlier_pass_says_why_the_bar_stays_full(tmp_path, monkeypatch):
     """After a reset, a passed exercise checks ❌ while its lesson's bar stays full: the panel says why."""
     from dockerlearn import magics
-    from dockerlearn.progress_db import ProgressDB
+    from dockerlearn.learner_progress import ProgressDB
     from dockerlearn.widgets import passed_before
     monkeypatch.setenv("DOCKERLEARN_HOME", str(tmp_path))
     monkeypatch.setenv("DOCKERLEARN_NAME", "default")

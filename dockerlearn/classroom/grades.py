@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import DockerlearnError
-from ..progress_db import ProgressDB, Row, export_rows
+from ..learner_progress import ProgressDB, Row, export_rows
 from ..roster import Student
 
 SANDBOX = "default"  # the name every student's single-user server uses

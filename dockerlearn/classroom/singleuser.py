@@ -10,8 +10,7 @@ from typing import Sequence
 
 
 def main(argv: Sequence[str]) -> int:
-    from ..cli import learner_notebooks
-    from ..lab import prepare
+    from ..lab import learner_notebooks, prepare
     from ..sandbox import current
     sb = current()
     sb.quiet = True

@@ -35,7 +35,7 @@ CODE_RE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
 
 
 def _markdown(text: str) -> str:
-    from .options import load, render_markdown
+    from .option_tables import load, render_markdown
     text = OPTIONS_RE.sub(lambda m: render_markdown(load(m.group(1))).strip(), text)
     return escape_dollars(text)
 

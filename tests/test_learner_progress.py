@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from dockerlearn.progress_db import ProgressDB, ProgressUnavailable
+from dockerlearn.learner_progress import ProgressDB, ProgressUnavailable
 
 
 def test_record_and_summarise(tmp_path):
