@@ -34,3 +34,33 @@ def running_lab(argv: list[str], env: dict, port: int, token: str, log_path: Pat
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+# ---------------------------------------------------------------- driving the lab in chromium
+def run_command(page, command: str) -> None:
+    """Start a JupyterLab command without waiting for its promise (run-all resolves only when every
+    cell has run; a restart only when its dialog is answered)."""
+    page.evaluate(f"() => {{ window.jupyterapp.commands.execute('{command}'); }}")
+
+
+def run_all(page, timeout_s: float = 420) -> None:
+    """Run All in the notebook that is open, then wait until every code cell has run."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
+                           timeout=120_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    page.locator(".jp-Notebook .jp-Cell").first.click()  # run-all acts on the focused notebook
+    # A notebook opens with its recorded outputs (numbered prompts): Run All has started when a
+    # prompt shows [*], and has finished when none does and the kernel is idle again.
+    running = ("() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]"
+               ".some(e => e.textContent.includes('*'))")
+    for _ in range(5):  # the command is lost while the kernel session is still settling
+        page.wait_for_function("() => window.jupyterapp.commands.isEnabled('notebook:run-all-cells')")
+        run_command(page, "notebook:run-all-cells")
+        try:
+            page.wait_for_function(running, timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            time.sleep(1)
+    page.wait_for_function(f"() => !({running})()", timeout=int(timeout_s * 1000))
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)

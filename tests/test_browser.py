@@ -12,7 +12,7 @@ import pytest
 from dockerlearn.notebook_builder import NOTEBOOKS_DIR
 from dockerlearn.procs import free_port
 from dockerlearn.lessonfile import REPO_ROOT
-from tests.lab_server import running_lab
+from tests.lab_server import run_all, running_lab
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -72,20 +72,7 @@ def test_learner_runs_the_pilot_and_gets_a_tick(lab, fresh_sandbox):
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(lab)
-            page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
-                                   timeout=60_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-            page.locator(".jp-Notebook .jp-Cell").first.click()  # run-all acts on the focused notebook
-            first_code = page.locator(".jp-Notebook .jp-CodeCell").first.locator(".jp-InputArea-prompt")
-            for _ in range(5):  # the command is lost if the kernel session is still settling
-                page.wait_for_function("() => window.jupyterapp.commands.isEnabled('notebook:run-all-cells')")
-                page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-                try:
-                    page.wait_for_function("e => /\\[[0-9*]+\\]/.test(e.textContent)", arg=first_code.element_handle(),
-                                           timeout=5_000)
-                    break
-                except PlaywrightTimeout:
-                    time.sleep(1)
+            run_all(page)
             panel = page.locator(".dockerlearn-panel", has_text="tag.add-tag")
             panel.wait_for(timeout=120_000)
             page.locator(".dockerlearn-panel", has_text="tag.registry-name").wait_for(timeout=120_000)

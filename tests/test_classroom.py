@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from dockerlearn import procs
+from tests.lab_server import run_all
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.daemon]
@@ -109,23 +110,6 @@ def login(browser, hub, user: str):
     page.click("#login_submit")
     return context, page
 
-
-def run_all(page) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
-                           timeout=120_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-    page.locator(".jp-Notebook .jp-Cell").first.click()
-    first_code = page.locator(".jp-Notebook .jp-CodeCell").first.locator(".jp-InputArea-prompt")
-    for _ in range(5):  # the command is lost while the kernel session is still settling
-        page.wait_for_function("() => window.jupyterapp.commands.isEnabled('notebook:run-all-cells')")
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        try:
-            page.wait_for_function("e => /\\[[0-9*]+\\]/.test(e.textContent)", arg=first_code.element_handle(),
-                                   timeout=5_000)
-            return
-        except PlaywrightTimeout:
-            time.sleep(1)
 
 
 def test_classroom_students_teacher_and_dashboard(hub):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import pytest
 
 from dockerlearn.procs import free_port
 from tests import test_browser as tb
-from tests.lab_server import running_lab
+from tests.lab_server import run_all, running_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.daemon]
 
@@ -58,21 +57,7 @@ def test_show_layers_draws_two_images_in_jupyterlab(layer_lab):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
             page.goto(layer_lab)
-            page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
-                                   timeout=60_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-            page.locator(".jp-Notebook .jp-Cell").first.click()
-            first_code = page.locator(".jp-Notebook .jp-CodeCell").first.locator(".jp-InputArea-prompt")
-            for _ in range(5):  # the command is lost if the kernel session is still settling
-                page.wait_for_function("() => window.jupyterapp.commands.isEnabled('notebook:run-all-cells')")
-                # Not awaited: the command's promise settles only when every cell has run.
-                page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-                try:
-                    page.wait_for_function("e => /\\[[0-9*]+\\]/.test(e.textContent)", arg=first_code.element_handle(),
-                                           timeout=5_000)
-                    break
-                except PlaywrightTimeout:
-                    time.sleep(1)
+            run_all(page)
             view = page.locator(".dockerlearn-layers")
             view.wait_for(timeout=120_000)
             cards = view.locator(".dockerlearn-layer-image")

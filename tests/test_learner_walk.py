@@ -14,7 +14,7 @@ import pytest
 
 from dockerlearn.lessonfile import load_all
 from dockerlearn.procs import free_port
-from tests.lab_server import running_lab
+from tests.lab_server import run_all, run_command, running_lab
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.daemon, pytest.mark.course_walk]
@@ -27,12 +27,6 @@ WRONG = {
 }
 
 
-def run_command(page, command: str) -> None:
-    """Start a JupyterLab command without waiting for its promise (run-all resolves only when every
-    cell has run; a restart only when its dialog is answered)."""
-    page.evaluate(f"() => {{ window.jupyterapp.commands.execute('{command}'); }}")
-
-
 def close_all(page) -> None:
     """Close every tab; a notebook with unsaved runs asks first, and the learner saves it."""
     run_command(page, "application:close-all")
@@ -42,30 +36,6 @@ def close_all(page) -> None:
         if dialog.count():
             dialog.first.click()
         time.sleep(0.3)
-
-
-def wait_run_all(page, timeout_s: float = 420) -> None:
-    """Run All, then wait until every code cell has run."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
-                           timeout=120_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-    page.locator(".jp-Notebook .jp-Cell").first.click()
-    # A learner's copy opens with the recorded outputs (numbered prompts): Run All has started when
-    # a prompt shows [*], and has finished when none does and the kernel is idle again.
-    for _ in range(5):  # the command is lost while the kernel session is still settling
-        page.wait_for_function("() => window.jupyterapp.commands.isEnabled('notebook:run-all-cells')")
-        run_command(page, "notebook:run-all-cells")
-        try:
-            page.wait_for_function("() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]"
-                                   ".some(e => e.textContent.includes('*'))", timeout=10_000)
-            break
-        except PlaywrightTimeout:
-            time.sleep(1)
-    page.wait_for_function(
-        "() => ![...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]"
-        ".some(e => e.textContent.includes('*'))", timeout=int(timeout_s * 1000))
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
 
 
 def outputs_text(page) -> str:
@@ -117,7 +87,7 @@ def test_a_learners_day_through_the_whole_course(sandbox, tmp_path):
             page.goto(f"{base}/lab?token={token}")
             for lesson in load_all():
                 page.goto(f"{base}/lab/tree/{lesson.slug}.ipynb?reset")  # one notebook open: Run All acts on it
-                wait_run_all(page)
+                run_all(page)
                 text = outputs_text(page)
                 for bad in ("Traceback", "Error displaying widget", "model not found"):
                     if bad in text:
