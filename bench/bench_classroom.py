@@ -110,15 +110,8 @@ def main() -> None:
         hub = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(work / "class" / "jupyterhub_config.py")],
                                cwd=work / "class", env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{base_port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/hub/api", timeout=2)
-                break
-            except OSError:
-                if hub.poll() is not None or time.monotonic() > deadline:
-                    sys.exit("JupyterHub did not start:\n" + (work / "hub.log").read_text()[-3000:])
-                time.sleep(0.3)
+        procs.wait_until(lambda: procs.url_answers(f"{base}/hub/api"), what="JupyterHub", timeout=120,
+                         log=work / "hub.log", proc=hub)
         results: dict = {}
         t0 = time.monotonic()
         threads = [threading.Thread(target=login_and_wait, args=(base, s, passwords[s], results, t0)) for s in students]

@@ -15,15 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DOCKERLEARN_HOME", tempfile.mkdtemp(prefix="dl-bench-open-", dir="/tmp"))
 
-from dockerlearn.lab import learner_notebooks  # noqa: E402
-from dockerlearn.lab import prepare  # noqa: E402
+from dockerlearn import procs  # noqa: E402
+from dockerlearn.lab import learner_notebooks, prepare  # noqa: E402
 from dockerlearn.procs import free_port  # noqa: E402
 from dockerlearn.sandbox import Sandbox  # noqa: E402
 
@@ -51,12 +50,8 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     times: dict[str, list[float]] = {}
     try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
+        procs.wait_until(lambda: procs.url_answers(f"{base}/api/status?token={token}"), what="JupyterLab",
+                         timeout=120, log=Path(os.environ["DOCKERLEARN_HOME"]) / "lab.log", proc=lab)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
             ctx = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -214,3 +214,16 @@ def http_ready(port: int) -> bool:
             return s.recv(5) == b"HTTP/"
     except OSError:
         return False
+
+
+def url_answers(url: str) -> bool:
+    """Whether a GET of url gets any HTTP answer (an error status counts: the server is up)."""
+    import urllib.error
+    import urllib.request
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+        return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import subprocess
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from dockerlearn import procs
+from dockerlearn.errors import StartFailed
 
 
 @contextmanager
@@ -17,15 +19,11 @@ def running_lab(argv: list[str], env: dict, port: int, token: str, log_path: Pat
     proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("JupyterLab did not start:\n" + log_path.read_text()[-3000:])
-                time.sleep(0.3)
+        try:
+            procs.wait_until(lambda: procs.url_answers(f"{base}/api/status?token={token}"), what="JupyterLab",
+                             timeout=60, log=log_path, proc=proc)
+        except StartFailed as e:
+            pytest.fail(e.render())
         yield base
     finally:
         proc.terminate()

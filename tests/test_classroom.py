@@ -13,12 +13,12 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from dockerlearn import procs
+from dockerlearn.errors import StartFailed
 from tests.lab_server import run_all
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
@@ -80,15 +80,11 @@ def hub(tmp_path_factory):
                             cwd=class_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/hub/api", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("JupyterHub did not start:\n" + (work / "hub.log").read_text()[-4000:])
-                time.sleep(0.3)
+        try:
+            procs.wait_until(lambda: procs.url_answers(f"{base}/hub/api"), what="JupyterHub", timeout=60,
+                             log=work / "hub.log", proc=proc)
+        except StartFailed as e:
+            pytest.fail(e.render())
         yield {"base": base, "passwords": passwords, "class_dir": class_dir, "work": work, "setup": setup}
     finally:
         proc.terminate()

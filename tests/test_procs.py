@@ -68,3 +68,27 @@ def test_http_ready_needs_an_answer_not_just_a_connection():
     assert not procs.http_ready(port)
     t.join()
     s.close()
+
+
+def test_url_answers_on_any_http_status_and_not_without_a_server():
+    import http.server
+    import threading
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), NotFound)
+    port = server.server_address[1]
+    t = threading.Thread(target=server.serve_forever)
+    t.start()
+    try:
+        assert procs.url_answers(f"http://127.0.0.1:{port}/hub/api")  # a 404 is an answer: the server is up
+    finally:
+        server.shutdown()
+        server.server_close()
+        t.join()
+    assert not procs.url_answers(f"http://127.0.0.1:{port}/hub/api")
