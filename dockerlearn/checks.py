@@ -136,6 +136,18 @@ class CheckContext:
         if a["Id"] != b["Id"]:
             raise CheckFailed(f"标签 {ref} 指向的镜像不是 {other}")
 
+    def expect_new_tag(self, target: str, source: str, *, wrong: str, missing: str) -> None:
+        """target must be a tag of the same image as source. When it is not there, the other tags of
+        that image in target's repository are what the learner typed instead: `wrong` names them
+        ({wrong}: all of them, {first}: the first), else `missing` says what to do."""
+        if self.find_image(target) is None:
+            repository = target.rsplit(":", 1)[0]
+            others = [t for t in self.tags_of(source) if t.rsplit(":", 1)[0] == repository and t not in (source, target)]
+            if others:
+                self.fail(wrong.format(wrong=", ".join(others), first=others[0]))
+            self.fail(missing)
+        self.same_image(target, source)
+
     def images(self, all: bool = False, **filters) -> list[dict]:
         """`docker images [-a] --filter KEY=VALUE`: e.g. images(label="stage=tmp"), images(dangling=True)."""
         return self._api.images(all=all, filters=filters or None)

@@ -9,12 +9,9 @@ def read_env(c):
     version = c.env(source).get("MYSTERY_VERSION")
     c.expect(version, "mystery:1 里没有环境变量 MYSTERY_VERSION：重新运行练习前面那个构建镜像的单元格")
     target = f"mystery:{version}"
-    if c.find_image(target) is None:
-        others = sorted(t for t in c.tags_of("mystery:1") if t != "mystery:1")
-        if others:
-            c.fail(f"mystery:1 现在的标签有 {', '.join(others)}，但标签应该是环境变量 MYSTERY_VERSION 的值")
-        c.fail("mystery:1 还没有新的标签；先用 docker inspect -f '{{.Config.Env}}' mystery:1 找到 MYSTERY_VERSION")
-    c.same_image(target, "mystery:1")
+    c.expect_new_tag(target, "mystery:1",
+                     wrong="mystery:1 现在的标签有 {wrong}，但标签应该是环境变量 MYSTERY_VERSION 的值",
+                     missing="mystery:1 还没有新的标签；先用 docker inspect -f '{{.Config.Env}}' mystery:1 找到 MYSTERY_VERSION")
     return f"{target} 和 mystery:1 是同一个镜像：MYSTERY_VERSION 就是 {version}。"
 
 

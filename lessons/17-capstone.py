@@ -148,13 +148,10 @@ def inspect(c):
     if not edition:
         c.fail("quote:1.0 没有 label quote.edition：它不是用 capstone/Dockerfile 构建的；回到第 1 步，用 capstone 目录重新构建。")
     ref = f"quote:{edition}"
-    if c.find_image(ref) is None:
-        others = [t for t in c.tags_of(img) if t.startswith("quote:") and t != "quote:1.0"]
-        if others:
-            c.fail(f"找到了 {others[0]}，但标签应该是 label quote.edition 的值：用 docker inspect 查出来。"
-                   f"多余的标签用 docker rmi {others[0]} 删除，不然它会让第 6 步删不掉这个镜像。")
-        c.fail("还没有以 quote.edition 的值为名的标签：用 docker inspect 查出这个 label 的值，再 docker tag。")
-    c.same_image(ref, "quote:1.0")
+    c.expect_new_tag(ref, "quote:1.0",
+                     wrong="找到了 {first}，但标签应该是 label quote.edition 的值：用 docker inspect 查出来。"
+                           "多余的标签用 docker rmi {first} 删除，不然它会让第 6 步删不掉这个镜像。",
+                     missing="还没有以 quote.edition 的值为名的标签：用 docker inspect 查出这个 label 的值，再 docker tag。")
     return f"quote.edition 的值是 {edition}，{ref} 和 quote:1.0 是同一个镜像。"
 
 
