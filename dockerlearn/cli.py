@@ -187,7 +187,7 @@ def cmd_build(args) -> int:
     from .notebook_builder import build
     from .sandbox import Sandbox
     name = args.name if args.name != "default" else "build"  # build resets its sandbox: never the learner's
-    build(Sandbox(name, quiet=True), args.lesson or None, run=not args.no_run)
+    build(Sandbox(name, quiet=True), args.lesson or None, run=not args.no_run, rerun=args.rerun)
     return 0
 
 
@@ -253,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("build", cmd_build, "把 lessons/ 生成为 notebooks/，并在沙箱里执行（默认用名为 build 的沙箱）")
     p.add_argument("--lesson", action="append", help="只生成这一课（slug 或 id，可重复）")
     p.add_argument("--no-run", action="store_true", help="只生成单元格，不执行（仅用于调试，测试会要求有输出）")
+    p.add_argument("--rerun", action="store_true",
+                   help="全部重新执行，即使代码没变（改了沙箱本身以后用）；默认只执行代码变了的课，只改了文字的课保留原有输出")
     p = add("bundle", cmd_bundle, "离线教室包：export 导出种子镜像缓存和课程，import 校验 sha256 后导入")
     p.add_argument("action", choices=["export", "import"], help="export（在准备好的机器上）或 import（在教室的机器上）")
     p.add_argument("file", help="离线包文件，例如 dockerlearn-classroom.tar")

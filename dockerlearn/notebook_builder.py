@@ -2,10 +2,14 @@
 
 render() is pure and deterministic: the staleness test compares its cells with the committed
 notebooks, so a lesson edited without a rebuild fails CI.
+What runs (code cells, exercises, the checks file, the lesson's state) has its own hash: an edit
+of prose only re-renders a notebook and keeps its recorded outputs; anything else re-executes it.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import re
 import time
 from pathlib import Path
@@ -139,8 +143,7 @@ def render(lesson: Lesson) -> nbformat.NotebookNode:
     nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    nb.metadata["dockerlearn"] = {"source": f"lessons/{src}", "lesson": lesson.id,
-                                  "source_sha256": hashlib.sha256(lesson.path.read_bytes()).hexdigest()}
+    nb.metadata["dockerlearn"] = {"source": f"lessons/{src}", "lesson": lesson.id}
     cells = [new_markdown_cell(NOTICE), new_code_cell(first_cell(lesson)),
              new_code_cell(f'from dockerlearn import check, lesson_progress\nlesson_progress("{lesson.id}")')]
     for part in lesson.parts:
@@ -149,7 +152,45 @@ def render(lesson: Lesson) -> nbformat.NotebookNode:
     for i, cell in enumerate(cells):
         cell["id"] = f"{lesson.id}-{i:03d}"  # stable ids keep diffs of notebooks/ small
     nb.cells = cells
+    nb.metadata["dockerlearn"]["code_sha256"] = code_hash(lesson, nb)
     return nb
+
+
+def code_hash(lesson: Lesson, nb) -> str:
+    """What the recorded outputs depend on: every code cell with its tags, every exercise (its
+    title shows in the panel's text, its setup runs), the lesson's checks and its starting state.
+    Markdown prose is not in it: editing a sentence never calls for re-executing a notebook."""
+    checks = lesson.path.with_suffix(".py")
+    what = {
+        "cells": [(c.source, c.metadata.get("tags", [])) for c in nb.cells if c.cell_type == "code"],
+        "exercises": [dataclasses.asdict(p.exercise) for p in lesson.parts if p.exercise],
+        "checks": checks.read_text(encoding="utf-8") if checks.exists() else "",
+        "meta": {k: lesson.meta.get(k) for k in ("state", "prepare")},
+    }
+    return hashlib.sha256(json.dumps(what, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def carry_outputs(fresh, committed) -> bool:
+    """Give fresh (just rendered) the recorded outputs of committed when nothing that runs has
+    changed; False when it has, and fresh must be executed."""
+    key = fresh.metadata["dockerlearn"]["code_sha256"]
+    if committed.metadata.get("dockerlearn", {}).get("code_sha256") != key or not has_outputs(committed):
+        return False
+    old = [c for c in committed.cells if c.cell_type == "code"]
+    new = [c for c in fresh.cells if c.cell_type == "code"]
+    if len(old) != len(new):
+        return False
+    for before, after in zip(old, new):
+        after.outputs = before.get("outputs", [])
+        after.execution_count = before.get("execution_count")
+    if "language_info" in committed.metadata:  # what the kernel reported when it ran
+        fresh.metadata["language_info"] = committed.metadata["language_info"]
+    return True
+
+
+def has_outputs(nb) -> bool:
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    return bool(code) and bool(code[0].get("outputs"))  # the first cell (%load_ext) always prints
 
 
 def cell_signature(nb) -> list[tuple]:
@@ -164,11 +205,11 @@ def stale(lesson: Lesson) -> Optional[str]:
         return f"{path.name} 不存在"
     committed = nbformat.read(path, as_version=4)
     fresh = render(lesson)
-    if committed.metadata.get("dockerlearn", {}).get("source_sha256") != fresh.metadata["dockerlearn"]["source_sha256"]:
-        return f"{path.name} 不是由当前的 {lesson.path.name} 生成的"
-    if cell_signature(committed) != cell_signature(fresh):
-        return f"{path.name} 的单元格与 {lesson.path.name} 不一致"
-    if not committed.cells[1].get("outputs"):  # the %load_ext cell always prints
+    if committed.metadata.get("dockerlearn", {}).get("code_sha256") != fresh.metadata["dockerlearn"]["code_sha256"]:
+        return f"{path.name} 里运行的代码与 {lesson.path.name} 不一致：要重新执行（dockerlearn build --lesson {lesson.slug}）"
+    if cell_signature(committed) != cell_signature(fresh) or committed.metadata.get("dockerlearn") != fresh.metadata["dockerlearn"]:
+        return f"{path.name} 的文字与 {lesson.path.name} 不一致：要重新生成（dockerlearn build --lesson {lesson.slug}，不必执行）"
+    if not has_outputs(committed):
         return f"{path.name} 没有保存执行结果（用 dockerlearn build 生成，不要加 --no-run）"
     return None
 
@@ -235,7 +276,10 @@ def coalesce_streams(outputs: list) -> list:
     return merged
 
 
-def build(sandbox, slugs: Optional[list[str]] = None, run: bool = True, log=print) -> list[Path]:
+def build(sandbox, slugs: Optional[list[str]] = None, run: bool = True, log=print,
+          rerun: bool = False) -> list[Path]:
+    """Render the lessons (all, or those named); execute the ones whose code changed, or all of them
+    with rerun (after a change to the sandbox itself). Prose-only edits keep the recorded outputs."""
     import os
     written = []
     lessons = load_all()
@@ -246,17 +290,21 @@ def build(sandbox, slugs: Optional[list[str]] = None, run: bool = True, log=prin
                                    hint="写 lessons/ 里的文件名（如 02-tag）或课的 id（如 tag）。")
         lessons = [l for l in lessons if l.slug in slugs or l.id in slugs]
     NOTEBOOKS_DIR.mkdir(exist_ok=True)
-    if run:
-        sandbox.up()
-        os.environ.update(sandbox.full_env())  # the kernels inherit it
+    started = False
     for lesson in lessons:
         t0 = time.monotonic()
         nb = render(lesson)
-        if run:
+        path = notebook_path(lesson)
+        kept = not rerun and path.exists() and carry_outputs(nb, nbformat.read(path, as_version=4))
+        if run and not kept:
+            if not started:
+                sandbox.up()
+                os.environ.update(sandbox.full_env())  # the kernels inherit it
+                started = True
             sandbox.reset(clear_work=True)  # every lesson starts from a freshly seeded sandbox
             execute(nb, sandbox)
-        path = notebook_path(lesson)
         nbformat.write(nb, path)
         written.append(path)
-        log(f"{path.relative_to(REPO_ROOT)}  ({time.monotonic() - t0:.1f} 秒)")
+        how = "只重新生成文字，保留原有输出" if kept else ("已执行" if run else "未执行")
+        log(f"{path.relative_to(REPO_ROOT)}  {how}（{time.monotonic() - t0:.1f} 秒）")
     return written

@@ -123,3 +123,42 @@ def test_every_nbval_sanitizer_is_read():
     text = (builder.REPO_ROOT / "tests" / "nbval_sanitize.cfg").read_text()
     sections = re.findall(r"^\[[\w-]+\]$", text, re.M)
     assert len(get_sanitize_patterns(text)) == len(sections)
+
+
+def _copy_lesson(tmp_path, slug: str, edit=lambda md: md, edit_checks=lambda py: py):
+    """A copy of a real lesson (and its checks file) in tmp_path, edited."""
+    from dockerlearn.lessonfile import REPO_ROOT
+    src = REPO_ROOT / "lessons" / f"{slug}.md"
+    md, py = tmp_path / src.name, tmp_path / f"{slug}.py"
+    md.write_text(edit(src.read_text(encoding="utf-8")), encoding="utf-8")
+    py.write_text(edit_checks(src.with_suffix(".py").read_text(encoding="utf-8")), encoding="utf-8")
+    return parse(md)
+
+
+def test_a_prose_edit_keeps_the_recorded_outputs(tmp_path):
+    """Staleness per code cell: a sentence changed re-renders the notebook with its outputs kept."""
+    import nbformat
+    committed = nbformat.read(builder.NOTEBOOKS_DIR / "02-tag.ipynb", as_version=4)
+    lesson = _copy_lesson(tmp_path, "02-tag", lambda md: md.replace("把其中两个标签拉取到本地：", "把其中两个标签（tag）拉取到本地：", 1))
+    fresh = builder.render(lesson)
+    assert builder.cell_signature(fresh) != builder.cell_signature(committed), "the edit changed a sentence"
+    assert builder.carry_outputs(fresh, committed)
+    code = [c for c in fresh.cells if c.cell_type == "code"]
+    assert [c.outputs for c in code] == [c.outputs for c in committed.cells if c.cell_type == "code"]
+    assert any(c.outputs for c in code)
+
+
+@pytest.mark.parametrize("what, edit, edit_checks", [
+    ("a command", lambda md: md.replace("docker images busybox:latest\n", "docker images busybox\n", 1), lambda py: py),
+    ("a check", lambda md: md, lambda py: py + "\n# a changed check\n"),
+    ("an exercise's setup", lambda md: md.replace("setup:", "setup:\n  true", 1), lambda py: py),
+])
+def test_a_code_edit_calls_for_execution(tmp_path, what, edit, edit_checks):
+    import nbformat
+    committed = nbformat.read(builder.NOTEBOOKS_DIR / "02-tag.ipynb", as_version=4)
+    same = builder.render(_copy_lesson(tmp_path, "02-tag"))
+    assert same.metadata["dockerlearn"]["code_sha256"] == committed.metadata["dockerlearn"]["code_sha256"]
+    lesson = _copy_lesson(tmp_path, "02-tag", edit, edit_checks)
+    fresh = builder.render(lesson)
+    assert fresh.metadata["dockerlearn"]["code_sha256"] != committed.metadata["dockerlearn"]["code_sha256"], what
+    assert not builder.carry_outputs(fresh, committed), what
