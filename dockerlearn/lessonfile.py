@@ -36,6 +36,7 @@ class Exercise:
     hints: list[str]
     solution: str
     setup: str = ""
+    setup_cell: bool = False  # the setup is a visible cell of the lesson (flagged prepares=ID)
     wrong: str = ""           # the first typical wrong answer's script
     wrongs: list["WrongAnswer"] = field(default_factory=list)   # every wrong answer, in order
     also: list[str] = field(default_factory=list)              # other correct answers: must pass too
@@ -130,10 +131,32 @@ def parse(path: Path) -> Lesson:
             prose.extend([fence + shown, *lines[i + 1:j], fence])
         i = j + 1
     flush()
+    _link_preparations(parts, path)
     title = meta.get("title") or lesson_id
     if meta.get("state", "fresh") not in ("fresh", "keep"):
         raise LessonFormatError(f"{path.name}: state must be fresh or keep, not {meta.get('state')!r}")
     return Lesson(lesson_id, title, path, parts, meta)
+
+
+def _link_preparations(parts: list[Part], path: Path) -> None:
+    """A code block flagged `prepares=EXERCISE_ID` is that exercise's setup: the 准备 button and
+    the tests run the very text the learner sees in that cell, never a copy that can drift."""
+    exercises = {p.exercise.id: p.exercise for p in parts if p.exercise}
+    for part in parts:
+        for flag in [f for f in part.flags if f.startswith("prepares=")]:
+            ex_id = flag.split("=", 1)[1]
+            ex = exercises.get(ex_id)
+            if ex is None:
+                raise LessonFormatError(f"{path.name}: a cell prepares {ex_id!r}, which is no exercise of this lesson")
+            if ex.setup:
+                raise LessonFormatError(f"{path.name}: {ex_id} has a setup: and a cell that prepares it; keep one")
+            if part.kind not in ("bash", "docker"):
+                raise LessonFormatError(f"{path.name}: only a ```bash or ```docker cell can prepare an exercise")
+            lines = part.text.strip().splitlines()
+            if part.kind == "docker":  # a %docker cell's lines, as the bash script they stand for
+                lines = [l if l.startswith("docker ") or not l.strip() else "docker " + l for l in lines]
+            ex.setup = "\n".join(lines)
+            ex.setup_cell = True
 
 
 def _front_matter(text: str, path: Path) -> tuple[dict, str]:

@@ -163,7 +163,8 @@ def code_hash(lesson: Lesson, nb) -> str:
     checks = lesson.path.with_suffix(".py")
     what = {
         "cells": [(c.source, c.metadata.get("tags", [])) for c in nb.cells if c.cell_type == "code"],
-        "exercises": [dataclasses.asdict(p.exercise) for p in lesson.parts if p.exercise],
+        "exercises": [{k: v for k, v in dataclasses.asdict(p.exercise).items() if k != "setup_cell"}
+                      for p in lesson.parts if p.exercise],
         "checks": checks.read_text(encoding="utf-8") if checks.exists() else "",
         "meta": {k: lesson.meta.get(k) for k in ("state", "prepare")},
     }

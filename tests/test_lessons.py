@@ -162,3 +162,40 @@ def test_a_code_edit_calls_for_execution(tmp_path, what, edit, edit_checks):
     fresh = builder.render(lesson)
     assert fresh.metadata["dockerlearn"]["code_sha256"] != committed.metadata["dockerlearn"]["code_sha256"], what
     assert not builder.carry_outputs(fresh, committed), what
+
+
+def _runs_inside(short: list[str], long: list[str]) -> bool:
+    return any(long[i:i + len(short)] == short for i in range(len(long) - len(short) + 1))
+
+
+def test_no_setup_copies_a_visible_cell():
+    """A preparation the learner sees as a cell is that exercise's setup by reference (prepares=ID),
+    so the 准备 button and the cell can never drift apart."""
+    copies = []
+    for lesson in load_all():
+        cells = [p.text.strip().splitlines() for p in lesson.parts if p.kind in ("bash", "docker")]
+        for part in lesson.parts:
+            ex = part.exercise
+            if ex and ex.setup and not ex.setup_cell:
+                if any(_runs_inside(ex.setup.splitlines(), cell) for cell in cells):
+                    copies.append(ex.id)
+    assert not copies, f"setup: copies a cell of its lesson; flag that cell prepares=ID instead: {copies}"
+
+
+def test_a_cell_that_prepares_an_exercise_is_its_setup(tmp_path):
+    head = "---\nid: demo\ntitle: Demo\n---\n# Demo\n\n"
+    exercise = ("```exercise\nid: demo.do-it\ntitle: T\nprompt: P\nhints: [H]\nsolution: docker tag a b\n{setup}```\n\n"
+                "## 小结\n\n- s\n\n## 练习\n\n1. e\n")
+    good = tmp_path / "01-demo.md"
+    good.write_text(head + "```docker prepares=demo.do-it\npull -q busybox\ndocker images busybox\n```\n\n"
+                    + exercise.format(setup=""), encoding="utf-8")
+    ex = next(p.exercise for p in parse(good).parts if p.exercise)
+    assert ex.setup == "docker pull -q busybox\ndocker images busybox" and ex.setup_cell
+    nb = builder.render(parse(good))
+    assert all("prepares" not in str(c.metadata) for c in nb.cells), "the flag is not shown to learners"
+    for body, says in [("```bash prepares=demo.nothing\ntrue\n```\n\n" + exercise.format(setup=""), "no exercise"),
+                       ("```bash prepares=demo.do-it\ntrue\n```\n\n" + exercise.format(setup="setup: true\n"), "keep one")]:
+        bad = tmp_path / "02-demo.md"
+        bad.write_text(head + body, encoding="utf-8")
+        with pytest.raises(LessonFormatError, match=says):
+            parse(bad)
