@@ -1,6 +1,7 @@
 """dockerlearn: a hands-on Chinese course on Docker images, checked against a real sandbox daemon.
 
-In a notebook: `%load_ext dockerlearn`, then `%docker ...`, `check("id")` and `show_layers("IMAGE")`.
+In a notebook: `%load_ext dockerlearn`, then `%docker ...`, `check("id")`, `answer("id", value)`
+and `show_layers("IMAGE")`.
 Imports stay lazy: the gateway and the CLI start as fast as Python allows.
 """
 __version__ = "0.1.0"
@@ -15,6 +16,23 @@ def check(exercise_id: str):
     """Show the 检查 panel of one exercise (in a notebook), or return its verdict."""
     from .widgets import panel
     return panel(exercise_id)
+
+
+def answer(exercise_id: str, value):
+    """Give back a value read off a command's output (`answer("inspect.arch", "amd64")`), and see
+    the verdict at once: the exercise's check compares it with what the daemon says."""
+    from .answers import give
+    from .checks import get_exercise, run_check
+    from .errors import DockerlearnError
+    from .sandbox import current
+    try:
+        get_exercise(exercise_id)
+        sandbox = current()
+        give(sandbox, exercise_id, value)
+    except DockerlearnError as e:
+        from .checks import Verdict
+        return Verdict(exercise_id, False, e.render())
+    return run_check(exercise_id, sandbox)
 
 
 def lesson_progress(lesson_id: str):

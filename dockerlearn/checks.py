@@ -83,9 +83,21 @@ class CheckContext:
     methods is in lessons/FORMAT.md.
     """
 
-    def __init__(self, sandbox):
+    def __init__(self, sandbox, exercise_id: str = ""):
         self._sandbox = sandbox
         self._api = sandbox.client().api
+        self.exercise_id = exercise_id
+
+    # ---- a value the learner gives back ----
+    def answer(self) -> str:
+        """What the learner gave back with answer("ID", "…") (or `dockerlearn answer ID …`); fails
+        with how to give it when nothing was given since the last reset."""
+        from .answers import given
+        value = given(self._sandbox, self.exercise_id)
+        if value is None:
+            self.fail(f'还没有交回答案：在上面的单元格里运行 answer("{self.exercise_id}", "你查到的值")，'
+                      f"或者在终端里运行 dockerlearn answer {self.exercise_id} 你查到的值。")
+        return value
 
     # ---- generic ----
     def expect(self, condition, reason: str) -> None:
@@ -257,6 +269,50 @@ class CheckContext:
         """{repo:tag: image ID} of a `docker save` archive (plain or compressed, docker or OCI layout)."""
         return _ids_by_tag(self._archive(relpath)[0])
 
+    def compression(self, relpath: str) -> Optional[str]:
+        """"gzip", "bzip2" or "xz" by the file's first bytes (not its name), or None; fails when the
+        file is missing."""
+        path = self.work_path(relpath)
+        if not path.is_file():
+            self.fail(f"没有找到文件 {relpath}。")
+        with open(path, "rb") as f:
+            head = f.read(6)
+        for magic, kind in ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ", "xz")):
+            if head.startswith(magic):
+                return kind
+        return None
+
+    def tar_names(self, relpath: str) -> list[str]:
+        """The member names of a tar file in the work directory (plain or compressed), without "./"."""
+        path = self.work_path(relpath)
+        if not path.is_file():
+            self.fail(f"没有找到文件 {relpath}。")
+        try:
+            with tarfile.open(path, "r:*") as tar:
+                return [n[2:] if n.startswith("./") else n for n in tar.getnames()]
+        except tarfile.TarError:
+            self.fail(f"{relpath} 不是一个 tar 归档。")
+
+    def tar_text(self, relpath: str, member: str) -> Optional[str]:
+        """The text of one file inside a tar in the work directory, or None when it is not there."""
+        path = self.work_path(relpath)
+        try:
+            with tarfile.open(path, "r:*") as tar:
+                for name in (member, "./" + member):
+                    try:
+                        f = tar.extractfile(name)
+                    except KeyError:
+                        continue
+                    if f is not None:
+                        return f.read().decode("utf-8", "replace")
+        except (OSError, tarfile.TarError):
+            pass
+        return None
+
+    def disk_usage(self) -> dict:
+        """What `docker system df` summarizes: {"Images": [...], "Containers": [...], ...} (its API form)."""
+        return self._api.df()
+
     def expect_loaded(self, relpath: str, tags: list[str]) -> None:
         """Fail unless every tag is local, with the archive's image ID, and came back by a load after the save."""
         manifest, path = self._archive(relpath)
@@ -426,7 +482,7 @@ def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
     sandbox = sandbox or current()
     t0 = time.perf_counter()
     try:
-        ctx = CheckContext(sandbox)
+        ctx = CheckContext(sandbox, exercise_id)
         message = fn(ctx) or "完成了！"
         verdict = Verdict(exercise_id, True, message)
     except CheckFailed as e:

@@ -137,6 +137,18 @@ def cmd_check(args) -> int:
     return 0 if verdict.ok else 1
 
 
+def cmd_answer(args) -> int:
+    from .answers import give
+    from .checks import get_exercise, run_check
+    from .sandbox import Sandbox
+    get_exercise(args.exercise_id)
+    sandbox = Sandbox(args.name, quiet=True)
+    give(sandbox, args.exercise_id, " ".join(args.value))
+    verdict = run_check(args.exercise_id, sandbox)
+    print(verdict)
+    return 0 if verdict.ok else 1
+
+
 def cmd_exercises(args) -> int:
     from .checks import exercises
     for ex in exercises().values():
@@ -246,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="不自动打开浏览器")
     p = add("check", cmd_check, "检查一个练习，输出结论；通过时退出码为 0")
     p.add_argument("exercise_id", help="练习编号，如 tag.add-tag（dockerlearn exercises 可列出全部）")
+    p = add("answer", cmd_answer, "交回从命令输出里查到的值（摘要、数量、架构……），并立即检查；通过时退出码为 0")
+    p.add_argument("exercise_id", help="练习编号，如 inspect.arch")
+    p.add_argument("value", nargs="+", help="查到的值，如 amd64")
     add("exercises", cmd_exercises, "列出所有练习的编号和题目")
     p = add("progress", cmd_progress, "显示学习进度，或导出为 CSV/JSON 给老师")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="输出格式")

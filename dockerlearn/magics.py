@@ -121,13 +121,13 @@ def _wrap_bash(ipython) -> None:
 
 
 def load(ipython, quiet: bool = False) -> None:
-    """The magics, check(), lesson_progress() and show_layers(), and the sandbox. quiet: the kernel's own startup
+    """The magics, check(), answer(), lesson_progress() and show_layers(), and the sandbox. quiet: the kernel's own startup
     (see lab.py), where nothing is shown; the notebook's `%load_ext dockerlearn` runs this again
     and prints the usual line."""
     from IPython.core.magic import no_var_expand, register_cell_magic, register_line_magic
 
-    from . import check, course_progress, lesson_progress, show_layers, start_lesson
-    ipython.push({"check": check, "lesson_progress": lesson_progress, "start_lesson": start_lesson,
+    from . import answer, check, course_progress, lesson_progress, show_layers, start_lesson
+    ipython.push({"check": check, "answer": answer, "lesson_progress": lesson_progress, "start_lesson": start_lesson,
                   "course_progress": course_progress, "show_layers": show_layers})
 
     def _connect(loud: bool = True) -> bool:

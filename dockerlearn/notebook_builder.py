@@ -107,11 +107,18 @@ def _cells_for(part: Part) -> list:
         assert ex
         answer = new_code_cell("")
         answer.metadata["tags"] = ["answer"]
+        how = (f'用 `%docker ...` 查出来，再在下面的空单元格里运行 `answer("{ex.id}", "查到的值")` 交回：'
+               "交回时立即检查，**检查** 按钮看的也是你最后交回的值。"
+               if gives_answer(ex) else "在下面的空单元格里用 `%docker ...`（或 `!docker ...`）完成它，然后点击 **检查**。")
         return [new_markdown_cell(f"### 练习 `{ex.id}`：{literal_markdown(ex.title)}\n\n"
-                                  f"{literal_markdown(ex.prompt)}\n\n"
-                                  "在下面的空单元格里用 `%docker ...`（或 `!docker ...`）完成它，然后点击 **检查**。"),
+                                  f"{literal_markdown(ex.prompt)}\n\n{how}"),
                 answer, new_code_cell(f'check("{ex.id}")')]
     raise ValueError(part.kind)
+
+
+def gives_answer(ex) -> bool:
+    """An exercise whose result is a value the learner gives back (its solution uses dockerlearn answer)."""
+    return "dockerlearn answer " in ex.solution
 
 
 def first_cell(lesson: Lesson) -> str:

@@ -153,6 +153,11 @@ class SandboxPaths:
         return self.root / "sandbox.json"
 
     @property
+    def answers_file(self) -> Path:
+        """Values the learner gave back with answer() (dockerlearn/answers.py)."""
+        return self.root / "answers.json"
+
+    @property
     def lock_file(self) -> Path:
         return self.root / ".lock"
 

@@ -679,6 +679,7 @@ class Sandbox:
             self._reset_daemon()
             self._reset_registry()
             (self.paths.docker_config / "config.json").write_text("{}\n")
+            self.paths.answers_file.unlink(missing_ok=True)  # answers describe the state just wiped
             if clear_work:  # for builds and tests; a learner's `reset` keeps their files
                 shutil.rmtree(self.work_dir, ignore_errors=True)
 

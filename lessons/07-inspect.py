@@ -23,3 +23,15 @@ def find_workdir(c):
              f"web:found 指向的镜像工作目录是 {workdir or '/'}，不是 /srv/www；逐个查看 .Config.WorkingDir")
     c.same_image("web:found", "app-b:1")
     return "web:found 就是 app-b:1，它的工作目录是 /srv/www。"
+
+
+@check("inspect.arch")
+def arch(c):
+    given = c.answer()
+    img = c.image("busybox:latest")
+    want, os_name = img.get("Architecture") or "", img.get("Os") or ""
+    if given == want:
+        return f"对，busybox:latest 是为 {want} 构建的（操作系统是 {os_name}）。"
+    if given == os_name:
+        c.fail(f"{given} 是操作系统（.Os），要的是 CPU 架构：.Architecture。")
+    c.fail(f"busybox:latest 的架构不是 {given}：docker inspect -f '{{{{.Architecture}}}}' busybox:latest")

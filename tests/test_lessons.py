@@ -177,7 +177,8 @@ def test_no_setup_copies_a_visible_cell():
         for part in lesson.parts:
             ex = part.exercise
             if ex and ex.setup and not ex.setup_cell:
-                if any(_runs_inside(ex.setup.splitlines(), cell) for cell in cells):
+                lines = ex.setup.splitlines()
+                if any((len(lines) > 1 and _runs_inside(lines, cell)) or lines == cell for cell in cells):
                     copies.append(ex.id)
     assert not copies, f"setup: copies a cell of its lesson; flag that cell prepares=ID instead: {copies}"
 
