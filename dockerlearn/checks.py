@@ -309,6 +309,10 @@ class CheckContext:
             pass
         return None
 
+    def search(self, term: str) -> list[dict]:
+        """`docker search $REGISTRY/TERM` through the daemon: [{"name", "description", "star_count", ...}]."""
+        return self._api.search(f"{self.registry_address}/{term}")
+
     def disk_usage(self) -> dict:
         """What `docker system df` summarizes: {"Images": [...], "Containers": [...], ...} (its API form)."""
         return self._api.df()

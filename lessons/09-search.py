@@ -36,3 +36,18 @@ def match_description(c):
     c.expect(c.image(name)["Id"] == c.seed_id("busybox:glibc"),
              f"{name} 不是沙箱仓库服务里的 busybox:glibc")
     return f"描述里含有 static 的是 library/busybox（Debian busybox-static），{name} 已拉取。"
+
+
+@check("search.read-stars")
+def read_stars(c):
+    given = c.answer()
+    stars = {r["name"]: r["star_count"] for r in c.search("library")}
+    want = stars.get("library/debian")
+    c.expect(want is not None, "沙箱的镜像仓库服务里搜不到 library/debian：沙箱的种子镜像出了问题，运行 dockerlearn reset。")
+    c.expect(given.isdigit(), f"答案应该是一个数，你交回的是 {given}。")
+    if int(given) == want:
+        return f"对，library/debian 有 {want} 颗星（沙箱里的演示值；Docker Hub 上的收藏数要多得多）。"
+    others = [name for name, n in stars.items() if n == int(given) and name != "library/debian"]
+    if others:
+        c.fail(f"{given} 是 {others[0].split('/')[-1]} 的收藏数（{others[0]}），要的是 library/debian 那一行的 STARS。")
+    c.fail(f"library/debian 的收藏数不是 {given}：docker search $REGISTRY/debian，看 STARS 列。")
