@@ -238,6 +238,19 @@ class CheckContext:
         """Whether the image was ever pulled from (or pushed to) `repository`: it has a RepoDigest REPOSITORY@…."""
         return any(d.startswith(repository + "@") for d in self.repo_digests(img))
 
+    def named_by(self, ref: str) -> Optional[str]:
+        """How ref last got its name, from the daemon's recent events: "pull" (docker pull ref) or
+        "tag" (docker tag, docker build -t); None when the events no longer tell (the daemon keeps
+        only the last few hundred), so a check gives the benefit of the doubt."""
+        last = None
+        for event in self._api.events(since=1, until=int(time.time()) + 1, filters={"type": "image"}, decode=True):
+            action, actor = event.get("Action") or event.get("status"), event.get("Actor") or {}
+            if action == "pull" and actor.get("ID") == ref:
+                last = "pull"
+            elif action == "tag" and (actor.get("Attributes") or {}).get("name") == ref:
+                last = "tag"
+        return last
+
     def pulled_name(self, repository: str, tag: str) -> Optional[str]:
         """The first local name of Docker Hub's library/REPOSITORY:TAG: the Hub name, or through $MIRROR or $REGISTRY."""
         for name in (f"{repository}:{tag}", f"{self.mirror_address}/library/{repository}:{tag}",
