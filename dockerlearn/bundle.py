@@ -32,7 +32,6 @@ VERSION = 1
 MANIFEST = "MANIFEST.json"
 SUMS = "SHA256SUMS"  # the manifest's hashes for `sha256sum --check`, where Python is not at hand (Dockerfile)
 COURSE_DIRS = ("lessons", "notebooks")
-REPO_ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 1 << 20
 
 
@@ -90,7 +89,7 @@ def _course_files(course: Path) -> list[tuple[str, Path]]:
 
 def export(target, cache: Optional[Path] = None, course: Optional[Path] = None, progress: bool = True) -> Result:
     cache = Path(cache or paths.cache_dir())
-    course = Path(course or REPO_ROOT)
+    course = Path(course) if course else paths.course_dir()
     target = Path(target)
     files, images = _seed_files(cache)
     if not any("/debian-" in name for name, _ in files):
@@ -265,7 +264,7 @@ def import_(bundle, cache: Optional[Path] = None, course: Optional[Path] = None,
 
 def _import(bundle: Path, cache: Optional[Path], course: Optional[Path], progress: bool) -> Result:
     cache = Path(cache or paths.cache_dir())
-    course = Path(course or REPO_ROOT)
+    course = Path(course) if course else paths.course_dir()
     # Staged in (or beside) the cache, on its file system: installing is a rename. Removed whatever
     # happens, and a refused bundle does not even leave an empty cache folder behind.
     if not cache.is_dir():

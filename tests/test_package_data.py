@@ -54,6 +54,11 @@ def test_wheel_holds_the_whole_course(installed):
     missing = [w for w in want if f"dockerlearn/data/{w}" not in names]
     assert not missing, f"not in the wheel: {missing}"
     assert len(want) > 60
+    # Every module of the package, its subpackages (classroom/) too.
+    modules = [p.relative_to(REPO).as_posix() for p in (REPO / "dockerlearn").rglob("*.py")
+               if "data" not in p.relative_to(REPO / "dockerlearn").parts]
+    absent = [m for m in modules if m not in names]
+    assert not absent, f"modules not in the wheel: {absent}"
 
 
 def test_installed_command_finds_the_course(installed):
