@@ -22,10 +22,8 @@ os.environ["DOCKERLEARN_NAME"] = "pytest"
 def sandbox():
     """One sandbox for the whole run: started once, destroyed at the end."""
     from dockerlearn.sandbox import Sandbox
-    sb = Sandbox("pytest", quiet=True)
-    sb.up()
-    yield sb
-    sb.destroy()
+    with Sandbox("pytest", quiet=True, destroy_on_exit=True) as sb:
+        yield sb
 
 
 @pytest.fixture

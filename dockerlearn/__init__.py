@@ -22,16 +22,18 @@ def answer(exercise_id: str, value):
     """Give back a value read off a command's output (`answer("inspect.arch", "amd64")`), and see
     the verdict at once: the exercise's check compares it with what the daemon says."""
     from .answers import give
-    from .checks import get_exercise, run_check
-    from .errors import DockerlearnError
+    from .checks import Verdict, get_exercise, run_check
+    from .errors import as_error
     from .sandbox import current
     try:
         get_exercise(exercise_id)
         sandbox = current()
         give(sandbox, exercise_id, value)
-    except DockerlearnError as e:
-        from .checks import Verdict
-        return Verdict(exercise_id, False, e.render())
+    except Exception as e:  # the one error boundary: a known failure is a verdict in Chinese
+        error = as_error(e)
+        if error is None:
+            raise
+        return Verdict(exercise_id, False, error.render())
     return run_check(exercise_id, sandbox)
 
 

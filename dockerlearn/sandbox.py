@@ -1,6 +1,7 @@
 """The sandbox: a dedicated dockerd and a local registry, seeded with base images.
 
-    with Sandbox("student01") as sb:      # up; down on exit, even when up fails half-way
+    with Sandbox("student01") as sb:      # up; down on exit (destroy with destroy_on_exit=True),
+                                          # and the same when up fails half-way
         sb.run(["pull", "busybox"])
         sb.client().images.list()
 
@@ -203,7 +204,13 @@ class Sandbox:
 
     # ------------------------------------------------------------ context manager
     def __enter__(self) -> "Sandbox":
-        self.up()
+        try:
+            self.up()
+        except BaseException:
+            # Python calls __exit__ only once __enter__ has returned: a start that fails half-way
+            # (dockerd up, seeding interrupted) must not leave its processes behind.
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc) -> None:

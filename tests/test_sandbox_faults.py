@@ -359,3 +359,22 @@ def test_up_killed_after_spawning_leaves_no_duplicate(make_sandbox):
     assert not procs.alive(orphan, sb.registry_marker)
     assert sb.state.backend_port == port, "the registry keeps its port"
     ok(sb.run(["pull", "busybox"]))
+
+
+def test_a_sandbox_as_a_context_manager_cleans_up_when_its_start_fails(make_sandbox, monkeypatch):
+    """`with Sandbox(...)`: a start that fails after dockerd and the registry are up (here, seeding
+    interrupted by Ctrl-C) leaves no process, mount or socket behind."""
+    sb = make_sandbox("ctx")
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sb, "_seed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with sb:
+            pytest.fail("the body never runs when the start failed")
+    assert leftovers(sb) == {}
+    monkeypatch.undo()
+    with sb as running:
+        assert running.status().running
+    assert leftovers(sb) == {}
