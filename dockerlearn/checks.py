@@ -24,8 +24,9 @@ CheckFn = Callable[["CheckContext"], Optional[str]]
 _CHECKS: dict[str, CheckFn] = {}
 
 
-def check(exercise_id: str):
-    """Register a check function for an exercise id (used in lessons/NN-slug.py)."""
+def exercise_check(exercise_id: str):
+    """Register the check function of an exercise id (used in lessons/NN-slug.py). Not to be
+    confused with dockerlearn.check(), which shows an exercise's panel in a notebook."""
     def register(fn: CheckFn) -> CheckFn:
         _CHECKS[exercise_id] = fn
         return fn

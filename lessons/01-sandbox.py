@@ -1,9 +1,9 @@
 """Checks for lesson 01: 准备：沙箱与镜像加速."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("sandbox.pull-from-mirror")
+@exercise_check("sandbox.pull-from-mirror")
 def pull_from_mirror(c):
     mirror = c.mirror_address
     target = f"{mirror}/library/debian:bookworm-slim"
@@ -25,7 +25,7 @@ def pull_from_mirror(c):
     return f"{target} 已从加速器拉取，和 debian:bookworm-slim 是同一个镜像。"
 
 
-@check("sandbox.same-image")
+@exercise_check("sandbox.same-image")
 def same_image(c):
     mirror = c.mirror_address
     hub_name = "debian:12-slim"

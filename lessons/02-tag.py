@@ -1,16 +1,16 @@
 """Checks for lesson 02: 标签 tag."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("tag.add-tag")
+@exercise_check("tag.add-tag")
 def add_tag(c):
     c.image("mybusybox:v1")
     c.same_image("mybusybox:v1", "busybox:latest")
     return "mybusybox:v1 和 busybox:latest 是同一个镜像，镜像 ID 相同。"
 
 
-@check("tag.registry-name")
+@exercise_check("tag.registry-name")
 def registry_name(c):
     target = f"{c.registry_address}/student/busybox:1.35"
     if c.find_image(target) is None:

@@ -1,9 +1,9 @@
 """Checks for lesson 03: 基础镜像."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("base.tag-smallest")
+@exercise_check("base.tag-smallest")
 def tag_smallest(c):
     candidates = ["busybox:latest", "debian:bookworm", "debian:bookworm-slim"]
     tagged = c.find_image("smallest:latest")
@@ -23,7 +23,7 @@ def tag_smallest(c):
     return f"smallest:latest 指向 {smallest}，只有约 {size}。"
 
 
-@check("base.pull-slim-variant")
+@exercise_check("base.pull-slim-variant")
 def pull_slim_variant(c):
     if c.find_image("debian:12-slim") is None:
         if c.find_image("debian:12") is not None:

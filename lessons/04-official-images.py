@@ -1,9 +1,9 @@
 """Checks for lesson 04: 用过的镜像：读懂官方镜像."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("official.build-slim-based")
+@exercise_check("official.build-slim-based")
 def build_slim_based(c):
     img = c.image("mysite:1.0")
     layers = c.layers(img)
@@ -35,7 +35,7 @@ def build_slim_based(c):
     return "mysite:1.0 建在 debian:bookworm-slim 上，工作目录 /var/www/html，声明了 80 端口。"
 
 
-@check("official.tag-aliases")
+@exercise_check("official.tag-aliases")
 def tag_aliases(c):
     c.image("myapp:2.5.1")
     missing = [t for t in ("myapp:2.5", "myapp:2", "myapp:latest") if c.find_image(t) is None]

@@ -1,9 +1,9 @@
 """Checks for lesson 05: 获取镜像 pull."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("pull.pull-tag")
+@exercise_check("pull.pull-tag")
 def pull_tag(c):
     version = c.debian_version()  # follows the seeds: Debian's point release moves on
     want = f"debian:{version}-slim"
@@ -21,7 +21,7 @@ def pull_tag(c):
     return f"{want} 已拉取；它和 debian:bookworm-slim、debian:12-slim 是同一个镜像。"
 
 
-@check("pull.all-tags")
+@exercise_check("pull.all-tags")
 def all_tags(c):
     tags = sorted(c.registry_tags("library/debian"))
     c.expect(tags, "沙箱的 debian 仓库是空的：运行 dockerlearn reset 恢复沙箱")

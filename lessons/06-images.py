@@ -1,9 +1,9 @@
 """Checks for lesson 06: 查看镜像 images / image ls."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("images.filter-dangling")
+@exercise_check("images.filter-dangling")
 def filter_dangling(c):
     old = c.image("demo:old")
     current = c.find_image("demo:v1")
@@ -15,7 +15,7 @@ def filter_dangling(c):
     return "demo:old 找回了旧的 demo:v1（demo.version=1），它不再是悬空镜像了。"
 
 
-@check("images.filter-label")
+@exercise_check("images.filter-label")
 def filter_label(c):
     keep = c.images(label="stage=keep")
     c.expect(keep, "没有找到 label 为 stage=keep 的镜像 keep-c:1，它应该保留"
@@ -27,7 +27,7 @@ def filter_label(c):
     return "label 为 stage=tmp 的镜像都删掉了，stage=keep 的镜像还在。"
 
 
-@check("images.digest")
+@exercise_check("images.digest")
 def digest(c):
     given = c.answer()
     img = c.image("busybox:latest")
@@ -46,7 +46,7 @@ def digest(c):
     c.fail(f"{given} 不是 busybox:latest 的摘要：用 docker images --digests busybox 查看 DIGEST 列。")
 
 
-@check("images.count-ids")
+@exercise_check("images.count-ids")
 def count_ids(c):
     given = c.answer()
     truth = len({img["Id"] for img in c.images()})
@@ -60,7 +60,7 @@ def count_ids(c):
     c.fail(f"本地不同的镜像不是 {given} 个：docker images -q | sort -u | wc -l 数一数。")
 
 
-@check("images.df-active")
+@exercise_check("images.df-active")
 def df_active(c):
     given = c.answer()
     images = c.disk_usage().get("Images") or []

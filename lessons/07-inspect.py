@@ -1,9 +1,9 @@
 """Checks for lesson 07: inspect 查看镜像详细信息."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("inspect.read-env")
+@exercise_check("inspect.read-env")
 def read_env(c):
     source = c.image("mystery:1")
     version = c.env(source).get("MYSTERY_VERSION")
@@ -15,7 +15,7 @@ def read_env(c):
     return f"{target} 和 mystery:1 是同一个镜像：MYSTERY_VERSION 就是 {version}。"
 
 
-@check("inspect.find-workdir")
+@exercise_check("inspect.find-workdir")
 def find_workdir(c):
     found = c.image("web:found")
     workdir = c.config(found).get("WorkingDir") or ""
@@ -25,7 +25,7 @@ def find_workdir(c):
     return "web:found 就是 app-b:1，它的工作目录是 /srv/www。"
 
 
-@check("inspect.arch")
+@exercise_check("inspect.arch")
 def arch(c):
     given = c.answer()
     img = c.image("busybox:latest")

@@ -1,9 +1,9 @@
 """Checks for lesson 08: history 查看镜像历史."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("history.read-full-command")
+@exercise_check("history.read-full-command")
 def read_full_command(c):
     code = None
     for entry in c.history("release:1"):
@@ -22,7 +22,7 @@ def read_full_command(c):
     return f"{target} 和 release:1 是同一个镜像：完整的命令里写着 RELEASE_CODE={code}。"
 
 
-@check("history.tag-intermediate")
+@exercise_check("history.tag-intermediate")
 def tag_intermediate(c):
     wanted = None
     for entry in c.history("steps:1"):

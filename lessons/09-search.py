@@ -1,13 +1,13 @@
 """Checks for lesson 09: 搜寻镜像 search."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
 def _local_repositories(c):
     return sorted({t.rsplit(":", 1)[0].split("/")[-1] for t in c.tags()})
 
 
-@check("search.pull-popular")
+@exercise_check("search.pull-popular")
 def pull_popular(c):
     name = c.pulled_name("debian", "latest")
     if name is None:
@@ -20,7 +20,7 @@ def pull_popular(c):
     return f"收藏数至少为 4 的只有 library/debian（5 颗星），{name} 已拉取。"
 
 
-@check("search.match-description")
+@exercise_check("search.match-description")
 def match_description(c):
     name = c.pulled_name("busybox", "glibc")
     if name is None:  # another glibc tag of the same image (busybox:1.35.0-glibc) is as good
@@ -38,7 +38,7 @@ def match_description(c):
     return f"描述里含有 static 的是 library/busybox（Debian busybox-static），{name} 已拉取。"
 
 
-@check("search.read-stars")
+@exercise_check("search.read-stars")
 def read_stars(c):
     given = c.answer()
     stars = {r["name"]: r["star_count"] for r in c.search("library")}

@@ -1,9 +1,9 @@
 """Checks for lesson 10: 删除镜像 rmi."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("rmi.remove-tag")
+@exercise_check("rmi.remove-tag")
 def remove_tag(c):
     if c.find_image("mybox:v1") is not None:
         c.fail("标签 mybox:v1 还在。删除时要写完整的 名字:标签；只写 mybox 时 Docker 找的是 mybox:latest。")
@@ -15,7 +15,7 @@ def remove_tag(c):
     return "mybox:v1 删掉了，镜像和它的标签 mybox:v2、busybox:latest 都还在：删除标签只去掉名字。"
 
 
-@check("rmi.remove-by-id")
+@exercise_check("rmi.remove-by-id")
 def remove_by_id(c):
     if not c.work_path("rmi-lab/legacy/Dockerfile").exists():  # busybox alone is no proof of a removal
         c.fail("还没有准备这个练习：先运行准备单元格（或点面板里的 准备），它会构建 legacy:1.0 和另外两个标签。")
@@ -35,7 +35,7 @@ def remove_by_id(c):
     return "legacy:1.0、legacy:stable、archive/legacy:1.0 和镜像本身都删除了，busybox:latest 还在。"
 
 
-@check("rmi.in-use")
+@exercise_check("rmi.in-use")
 def in_use(c):
     if c.find_image("web:v2") is None:
         c.fail("没有找到 web:v2：新版本要保留（还没准备练习的话，先运行准备单元格）。")
@@ -55,7 +55,7 @@ def in_use(c):
     return "容器 web-old 和镜像 web:v1 都删除干净了，web:v2 还在：先删容器，再删镜像。"
 
 
-@check("rmi.keep-parents")
+@exercise_check("rmi.keep-parents")
 def keep_parents(c):
     if c.find_image("cache-demo:1") is not None:
         c.fail("cache-demo:1 还在：用 docker rmi 删除它，加 --no-prune 保留它没有标签的父镜像。")

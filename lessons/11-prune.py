@@ -1,9 +1,9 @@
 """Checks for lesson 11: 清理镜像 image prune."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("prune.remove-dangling")
+@exercise_check("prune.remove-dangling")
 def remove_dangling(c):
     if c.find_image("site:latest") is None:
         c.fail("没有找到 site:latest：这道题只删除悬空镜像，有标签的镜像要保留。"
@@ -14,7 +14,7 @@ def remove_dangling(c):
     return "悬空镜像都清理掉了，site:latest 还在。"
 
 
-@check("prune.filter-label")
+@exercise_check("prune.filter-label")
 def filter_label(c):
     keep = ("report:1", "busybox:latest")
     gone = [ref for ref in keep if c.find_image(ref) is None]

@@ -2,7 +2,7 @@
 
 import json
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 AUTHOR = "Student <student@example.com>"
 
@@ -35,7 +35,7 @@ def _from_notepad(c, ref, img):
                "docker commit 的第一个参数写容器的名字 notepad。")
 
 
-@check("commit.add-file")
+@exercise_check("commit.add-file")
 def add_file(c):
     img = c.image("notepad:1.0")
     _from_notepad(c, "notepad:1.0", img)
@@ -56,7 +56,7 @@ def add_file(c):
 CMD_OK = (["cat", "/greeting.txt"], ["/bin/sh", "-c", "cat /greeting.txt"])
 
 
-@check("commit.change-cmd")
+@exercise_check("commit.change-cmd")
 def change_cmd(c):
     img = c.image("notepad:2.0")
     _from_notepad(c, "notepad:2.0", img)

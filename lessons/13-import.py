@@ -2,12 +2,12 @@
 
 import json
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 CMD_OK = (["cat", "/etc/motd"], ["/bin/sh", "-c", "cat /etc/motd"])
 
 
-@check("import.rootfs")
+@exercise_check("import.rootfs")
 def rootfs(c):
     img = c.image("mini:1.0")
     layers = c.layers(img)

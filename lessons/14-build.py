@@ -1,9 +1,9 @@
 """Checks for lesson 14: 创建镜像（三）：用 Dockerfile 构建 build."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("build.tag-file")
+@exercise_check("build.tag-file")
 def tag_file(c):
     img = c.find_image("greeter:1.0")
     if img is None:
@@ -25,7 +25,7 @@ def tag_file(c):
     return "greeter:1.0 和 greeter:latest 是同一次构建的结果，带有 label team=docs。"
 
 
-@check("build.build-arg")
+@exercise_check("build.build-arg")
 def build_arg(c):
     c.image("greeter:bonjour")
     text = c.image_text("greeter:bonjour", "/greeting.txt")
@@ -51,7 +51,7 @@ def build_arg(c):
     return "greeter:bonjour 输出 bonjour, docker：构建参数 GREETING 生效了。"
 
 
-@check("build.target")
+@exercise_check("build.target")
 def target(c):
     c.image("report:test")
     if c.image_text("report:test", "/src/report.sha256") is None:
@@ -62,7 +62,7 @@ def target(c):
     return "report:test 是 test 阶段的镜像，/src/test-passed 在里面。"
 
 
-@check("build.dockerignore")
+@exercise_check("build.dockerignore")
 def dockerignore(c):
     img = c.find_image("site:1")
     if img is None:

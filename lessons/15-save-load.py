@@ -1,9 +1,9 @@
 """Checks for lesson 15: 存出与载入 save / load."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("save.roundtrip")
+@exercise_check("save.roundtrip")
 def roundtrip(c):
     ids = c.archive_ids("save-lab/mytool.tar")
     tags = ["mytool:1.0", "mytool:2.0"]
@@ -15,7 +15,7 @@ def roundtrip(c):
     return "mytool:1.0 和 mytool:2.0 已从 save-lab/mytool.tar 载入，标签和镜像 ID 都和存出时一样。"
 
 
-@check("save.load-archive")
+@exercise_check("save.load-archive")
 def load_archive(c):
     ids = c.archive_ids("save-lab/archive.tar.gz")
     if "legacy-app:1.0" not in ids:
@@ -24,7 +24,7 @@ def load_archive(c):
     return "legacy-app:1.0 载入了，镜像 ID 和存档里的完全一样。"
 
 
-@check("save.gzip")
+@exercise_check("save.gzip")
 def gzip_archive(c):
     path = "save-lab/busybox.tar.gz"
     kind = c.compression(path)
@@ -37,7 +37,7 @@ def gzip_archive(c):
     return f"{path} 是 gzip 压缩的镜像存档，docker load -i 可以直接载入它。"
 
 
-@check("save.export-container")
+@exercise_check("save.export-container")
 def export_container(c):
     path = "save-lab/writer.tar"
     names = c.tar_names(path)

@@ -1,9 +1,9 @@
 """Checks for lesson 16: 推送镜像 push."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 
-@check("push.login")
+@exercise_check("push.login")
 def login(c):
     registry, mirror = c.registry_address, c.mirror_address
     saved = c.saved_login(registry)
@@ -22,7 +22,7 @@ def login(c):
     return f"已登录 {registry}，凭据保存在沙箱自己的 DOCKER_CONFIG/config.json 里。"
 
 
-@check("push.push-image")
+@exercise_check("push.push-image")
 def push_image(c):
     registry = c.registry_address
     target = f"{registry}/student/hello:1.0"
@@ -37,7 +37,7 @@ def push_image(c):
     return f"{target} 已经在镜像仓库服务里了，它的配置摘要就是 busybox:latest 的镜像 ID。"
 
 
-@check("push.all-tags")
+@exercise_check("push.all-tags")
 def all_tags(c):
     wanted = {"1.0", "1.1", "latest"}
     have = set(c.registry_tags("student/multi"))

@@ -1,6 +1,6 @@
 """Checks for lesson 17: 综合练习：一个镜像的一生. One check per stage."""
 
-from dockerlearn.checks import check
+from dockerlearn.checks import exercise_check
 
 QUOTE = "Talk is cheap. Show me the code. (Linus Torvalds)"
 
@@ -29,7 +29,7 @@ def _keepers(c, img, names) -> str:
     return "；".join(found)
 
 
-@check("capstone.build")
+@exercise_check("capstone.build")
 def build(c):
     img = c.find_image("quote:1.0")
     if img is None:
@@ -68,7 +68,7 @@ def build(c):
     return "quote:1.0 构建好了，版本 label 是 1.0。"
 
 
-@check("capstone.tag")
+@exercise_check("capstone.tag")
 def tag(c):
     _quote_image(c)
     target = _target(c)
@@ -93,7 +93,7 @@ def tag(c):
     return f"{target} 和 quote:1.0 是同一个镜像。"
 
 
-@check("capstone.push")
+@exercise_check("capstone.push")
 def push(c):
     pushed = c.registry_image_id("library/quote", "1.0")
     if pushed is None:
@@ -110,7 +110,7 @@ def push(c):
     return "library/quote:1.0 已经推送到镜像仓库服务，和本地的 quote:1.0 是同一个镜像。"
 
 
-@check("capstone.pull-back")
+@exercise_check("capstone.pull-back")
 def pull_back(c):
     pushed = c.registry_image_id("library/quote", "1.0")
     if pushed is None:
@@ -141,7 +141,7 @@ def pull_back(c):
     return "quote:1.0 是刚从加速器拉取回来的，镜像 ID 和推送时一样。"
 
 
-@check("capstone.inspect")
+@exercise_check("capstone.inspect")
 def inspect(c):
     img = _quote_image(c)
     edition = c.labels(img).get("quote.edition")
@@ -155,7 +155,7 @@ def inspect(c):
     return f"quote.edition 的值是 {edition}，{ref} 和 quote:1.0 是同一个镜像。"
 
 
-@check("capstone.save-load")
+@exercise_check("capstone.save-load")
 def save_load(c):
     ids = c.archive_ids("capstone/quote.tar")
     edition_tags = sorted(t for t in ids if t.startswith("quote:") and t != "quote:1.0")

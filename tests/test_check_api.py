@@ -33,7 +33,8 @@ def test_lessons_use_only_the_check_api(path):
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.ImportFrom):
             if node.module == "dockerlearn.checks":
-                assert [a.name for a in node.names] == ["check"], f"{path.name}: import only `check` from dockerlearn.checks"
+                assert [a.name for a in node.names] == ["exercise_check"], \
+                    f"{path.name}: import only `exercise_check` from dockerlearn.checks"
             else:
                 assert node.module and node.module.split(".")[0] in sys.stdlib_module_names, \
                     f"{path.name}: imports {node.module}; lessons import the check API and the standard library only"
