@@ -361,6 +361,11 @@ class CheckContext:
         """The image ID the sandbox seeded for a Docker Hub name like debian:bookworm-slim."""
         return self._sandbox.state.seeded.get(ref)
 
+    def expect_seed(self, ref: str, seed: str) -> None:
+        """Fail unless the local ref is the image the sandbox seeded as seed (a Docker Hub name)."""
+        if self.image(ref)["Id"] != self.seed_id(seed):
+            self.fail(f"{ref} 不是沙箱仓库服务里的 {seed}")
+
     def debian_version(self) -> str:
         """The seeded Debian point release ("12.8"): it follows the Debian mirror, never hard-coded."""
         from .seeds import debian_point_release
