@@ -54,6 +54,11 @@ def test_wheel_holds_the_whole_course(installed):
     missing = [w for w in want if f"dockerlearn/data/{w}" not in names]
     assert not missing, f"not in the wheel: {missing}"
     assert len(want) > 60
+    # The built lab extension (lab.py points JupyterLab at it): its package.json and every file it loads.
+    built = REPO / "dockerlearn" / "labextension" / "dockerlearn-panels"
+    want = [p.relative_to(REPO).as_posix() for p in [built / "package.json", *(built / "static").iterdir()]]
+    missing = [w for w in want if w not in names]
+    assert not missing and len(want) > 2, f"not in the wheel: {missing}"
 
 
 def test_installed_command_finds_the_course(installed):
