@@ -155,6 +155,31 @@ def test_after_a_kernel_restart_check_answers_and_nothing_else_reruns(sandbox, t
             assert label.count() == 1
             page.wait_for_function("e => !e.textContent.startsWith('0/')", arg=label.element_handle(), timeout=30_000)
             page.screenshot(path=str(ARTIFACTS / "restart-solved.png"))
+
+            # "Restart and clear outputs": the panels come back, every other cell stays cleared.
+            run_command(page, "notebook:restart-clear-output")
+            page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=30_000)
+            page.wait_for_function(f"() => ({CELLS_JS})()[0].count === null", timeout=120_000)  # cleared
+            page.wait_for_function(
+                f"() => {{ const c = ({CELLS_JS})();"
+                f" return {panel_idx}.every(i => c[i].count !== null && c[i].state !== 'running'); }}", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            cleared = cells(page)
+            assert [i for i, c in enumerate(cleared) if c["count"] is not None] == panel_idx, cleared
+            assert page.locator(".dockerlearn-panel").count() == len(lesson.exercises)
+
+            # "Restart and run all": the notebook runs every cell itself, each once and in order; the
+            # extension adds no second run of a panel cell.
+            run_command(page, "notebook:restart-run-all")
+            page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=30_000)
+            page.wait_for_function(
+                f"() => {{ const c = ({CELLS_JS})(); return c.every(x => x.state !== 'running')"
+                f" && c[{panel_idx[-1]}].count !== null && c[{panel_idx[-1]}].count > {len(panel_idx)}; }}",
+                timeout=300_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            counts = [c["count"] for c in cells(page) if c["source"].strip()]
+            assert counts == list(range(1, len(counts) + 1)), counts
+            assert page.locator(".dockerlearn-panel").count() == len(lesson.exercises)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "failure-restart.png"), full_page=True)
             raise
