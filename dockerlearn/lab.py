@@ -8,7 +8,10 @@
   shows as work/ beside the notebooks;
 - the interface is in Chinese (jupyterlab-language-pack-zh-cn) and never asks about Jupyter news;
 - a saved notebook keeps the readable text of each exercise panel, not a widget reference that
-  shows "Error displaying widget: model not found" once the kernel is gone.
+  shows "Error displaying widget: model not found" once the kernel is gone;
+- the lab loads the course's own extension, dockerlearn-panels (built from labextension/, shipped
+  in dockerlearn/labextension/): after a kernel restart it re-runs only the cells that show an
+  exercise panel or the progress bar, so 检查 answers again without the learner re-running anything.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from pathlib import Path
 from .paths import course_dir
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+LABEXTENSIONS = Path(__file__).resolve().parent / "labextension"  # holds dockerlearn-panels/
 
 OVERRIDES = {
     "@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"},
@@ -96,6 +100,7 @@ def prepare(sb, notebooks: Path) -> tuple[Path, dict]:
         "LabApp.app_settings_dir": str(settings),
         "LabApp.user_settings_dir": str(root / "user-settings"),
         "LabApp.workspaces_dir": str(root / "workspaces"),
+        "LabApp.extra_labextensions_path": [str(LABEXTENSIONS)],
         "LabApp.news_url": None,
         "LabApp.check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
         "ServerApp.terminado_settings": {"shell_command": [bash, "--rcfile", str(rc), "-i"]},

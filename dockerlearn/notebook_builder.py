@@ -29,6 +29,9 @@ NOTICE = ("> 先运行下面的第一个单元格（Shift+Enter）：它连接�
           "并把沙箱恢复到本课开始时的状态（你的工作目录和学习进度不受影响）。\n"
           "> 每个 `%docker`、`%%bash` 单元格都是真实的 docker 命令；练习面板里的 **检查** 会读取沙箱的真实状态。")
 IGNORE_OUTPUT = "nbval-ignore-output"
+# The cells that only show an exercise panel or the progress bar: after a kernel restart the
+# dockerlearn-panels lab extension (labextension/) re-runs exactly these, and no other cell.
+PANEL_TAG = "dockerlearn-panel"
 
 
 def notebook_path(lesson: Lesson) -> Path:
@@ -83,6 +86,12 @@ def _code(source: str, flags: set[str]) -> nbformat.NotebookNode:
     return cell
 
 
+def _panel_cell(source: str) -> nbformat.NotebookNode:
+    cell = new_code_cell(source)
+    cell.metadata["tags"] = [PANEL_TAG]
+    return cell
+
+
 def _docker_source(text: str) -> str:
     lines = [l for l in text.strip().splitlines() if l.strip()]
     lines = [l[len("docker "):] if l.startswith("docker ") else l for l in lines]
@@ -112,7 +121,7 @@ def _cells_for(part: Part) -> list:
                if gives_answer(ex) else "在下面的空单元格里用 `%docker ...`（或 `!docker ...`）完成它，然后点击 **检查**。")
         return [new_markdown_cell(f"### 练习 `{ex.id}`：{literal_markdown(ex.title)}\n\n"
                                   f"{literal_markdown(ex.prompt)}\n\n{how}"),
-                answer, new_code_cell(f'check("{ex.id}")')]
+                answer, _panel_cell(f'check("{ex.id}")')]
     raise ValueError(part.kind)
 
 
@@ -152,7 +161,7 @@ def render(lesson: Lesson) -> nbformat.NotebookNode:
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["dockerlearn"] = {"source": f"lessons/{src}", "lesson": lesson.id}
     cells = [new_markdown_cell(NOTICE), new_code_cell(first_cell(lesson)),
-             new_code_cell(f'from dockerlearn import check, lesson_progress\nlesson_progress("{lesson.id}")')]
+             _panel_cell(f'from dockerlearn import check, lesson_progress\nlesson_progress("{lesson.id}")')]
     for part in lesson.parts:
         cells += _cells_for(part)
     cells.append(new_markdown_cell(navigation(lesson)))

@@ -39,7 +39,10 @@ NEEDS_PREPARE = "这个练习要从准备好的状态开始：点 准备（setup
 PASSED_BEFORE = ("你以前已经通过过这个练习，进度里记着它（进度条不会倒退）。"
                  "沙箱重置以后，做过的镜像和容器都没了：想再看到 ✅，就在沙箱里重新做一遍。")
 PANEL_FALLBACK = ("练习 {id}（{title}）：这里是它的练习面板（检查、提示、显示答案）。"
-                  f"看不到按钮，或者按钮没有反应（重新打开了 notebook、重启了内核）？{RERUN}。")
+                  f"看不到按钮（比如重新打开了 notebook），或者按钮没有反应？{RERUN}。")
+# After a kernel restart, `dockerlearn lab`'s extension (labextension/) re-runs the panel cells.
+AFTER_RESTART = ("重启内核之后，dockerlearn lab 会自动重新运行练习面板和进度条所在的单元格（只运行这些），换上新的面板。"
+                 f"按钮还是没有反应（比如不是在 dockerlearn lab 里打开的 notebook）？{RERUN}。")
 PROGRESS_FALLBACK = (f"本课练习进度（{{lesson}}，共 {{n}} 题）：看不到进度条？{RERUN}。"
                      "全部课程的进度：在终端里运行 dockerlearn progress。")
 
@@ -211,7 +214,7 @@ def panel(exercise_id: str):
     head = w.HTML(value=f"<div class='dockerlearn-exercise'><b>练习 {html.escape(ex.id)}</b>：{html.escape(ex.title)}"
                         f"<div>{_paragraphs(ex.prompt)}</div></div>")
     foot = w.HTML(value="<div class='dockerlearn-rerun' style='color:#57606a;font-size:85%'>"
-                        f"重启内核或重新打开 notebook 之后，如果按钮没有反应：{RERUN}。</div>")
+                        f"{AFTER_RESTART}</div>")
     layers_btn, layers_row = _layers_row(w, ex)
     buttons = [check_btn, hint_btn, answer_btn, layers_btn] + ([prepare_btn] if ex.setup else [])
     box = CheckPanel([head, w.HBox(buttons), verdict, hint_box, answer_box, layers_row, foot])

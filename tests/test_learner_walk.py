@@ -104,17 +104,18 @@ def test_a_learners_day_through_the_whole_course(sandbox, tmp_path):
                     page.locator(".dockerlearn-panel", has_text="tag.add-tag").scroll_into_view_if_needed()
                     page.locator(".dockerlearn-panel", has_text="tag.add-tag").screenshot(
                         path=str(ARTIFACTS / "walk-panel-wrong.png"))
-                    # Restart the kernel, then answer correctly: the re-run cells bring the panel back.
-                    run_command(page, 'kernelmenu:restart')
-                    page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=30_000)
-                    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-                    time.sleep(2)
+                    # Restart the kernel: dockerlearn lab's extension re-runs the panel cells by itself
+                    # (tests/test_restart.py checks nothing else re-runs); then answer correctly.
                     cells = page.locator(".jp-Notebook .jp-Cell")
                     sources = cells.locator(".jp-InputArea-editor").all_text_contents()
                     index = next(i for i, s in enumerate(sources) if 'check("tag.add-tag")' in s)
-                    cells.nth(index).locator(".jp-InputArea-editor").click()
-                    page.keyboard.press("Shift+Enter")  # the panel again, from the new kernel
-                    time.sleep(2)
+                    prompt = cells.nth(index).locator(".jp-InputArea-prompt")
+                    before = prompt.inner_text()
+                    run_command(page, 'kernelmenu:restart')
+                    page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=30_000)
+                    page.wait_for_function("([e, b]) => e.textContent !== b && /\\d/.test(e.textContent)",
+                                           arg=[prompt.element_handle(), before], timeout=120_000)
+                    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
                     verdict = answer_and_check(page, "tag.add-tag", "%docker tag busybox:latest mybusybox:v1")
                     if "✅" not in verdict:
                         problems.append(f"02-tag after a kernel restart: {verdict!r}")

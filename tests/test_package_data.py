@@ -59,6 +59,11 @@ def test_wheel_holds_the_whole_course(installed):
                if "data" not in p.relative_to(REPO / "dockerlearn").parts]
     absent = [m for m in modules if m not in names]
     assert not absent, f"modules not in the wheel: {absent}"
+    # The built lab extension (lab.py points JupyterLab at it): its package.json and every file it loads.
+    built = REPO / "dockerlearn" / "labextension" / "dockerlearn-panels"
+    want = [p.relative_to(REPO).as_posix() for p in [built / "package.json", *(built / "static").iterdir()]]
+    missing = [w for w in want if w not in names]
+    assert not missing and len(want) > 2, f"not in the wheel: {missing}"
 
 
 def test_installed_command_finds_the_course(installed):
