@@ -65,3 +65,15 @@ def keep_parents(c):
         c.fail("cache-demo:1 没有留下任何没有标签的父镜像：默认的 docker rmi 会把它们一起清理掉，"
                "加 --no-prune 才会保留（还没准备练习的话，先运行准备单元格）。")
     return f"cache-demo:1 删除了，它的 {len(untagged)} 个父镜像还在（docker images -a 可以看到），下次构建可以直接复用。"
+
+
+@exercise_check("rmi.by-digest")
+def by_digest(c):
+    img = c.find_image("busybox:latest")
+    if img is None:
+        c.fail("busybox:latest 不在了：docker rmi busybox:latest 删掉的是标签，最后一个标签没了，镜像也跟着删除了。"
+               "要删的只是摘要引用 busybox@sha256:…。先 docker pull busybox:latest，再试一次。")
+    left = c.repo_digests(img)
+    if left:
+        c.fail(f"busybox:latest 还有摘要引用 {left[0]}：用 docker rmi {left[0]} 删除它。")
+    return "摘要引用删除了，busybox:latest 和镜像都还在：docker images --digests busybox 的 DIGEST 列成了 <none>。"
