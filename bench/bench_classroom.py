@@ -110,7 +110,7 @@ def main() -> None:
         hub = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(work / "class" / "jupyterhub_config.py")],
                                cwd=work / "class", env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{base_port}"
-        procs.wait_until(lambda: procs.url_answers(f"{base}/hub/api"), what="JupyterHub", timeout=120,
+        procs.wait_until(lambda: procs.url_ready(f"{base}/hub/api"), what="JupyterHub", timeout=120,
                          log=work / "hub.log", proc=hub)
         results: dict = {}
         t0 = time.monotonic()

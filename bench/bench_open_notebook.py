@@ -50,7 +50,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     times: dict[str, list[float]] = {}
     try:
-        procs.wait_until(lambda: procs.url_answers(f"{base}/api/status?token={token}"), what="JupyterLab",
+        procs.wait_until(lambda: procs.url_ready(f"{base}/api/status?token={token}"), what="JupyterLab",
                          timeout=120, log=Path(os.environ["DOCKERLEARN_HOME"]) / "lab.log", proc=lab)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)

@@ -216,14 +216,12 @@ def http_ready(port: int) -> bool:
         return False
 
 
-def url_answers(url: str) -> bool:
-    """Whether a GET of url gets any HTTP answer (an error status counts: the server is up)."""
-    import urllib.error
+def url_ready(url: str) -> bool:
+    """Whether a GET of url succeeds (2xx/3xx). An error status is not ready: a proxy answers 404
+    for a path until the server behind it has registered its route (JupyterHub's /hub/api)."""
     import urllib.request
     try:
-        urllib.request.urlopen(url, timeout=2).close()
-        return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status < 400
+    except OSError:  # urllib.error.HTTPError (4xx/5xx) included
         return False

@@ -20,7 +20,7 @@ def running_lab(argv: list[str], env: dict, port: int, token: str, log_path: Pat
     base = f"http://127.0.0.1:{port}"
     try:
         try:
-            procs.wait_until(lambda: procs.url_answers(f"{base}/api/status?token={token}"), what="JupyterLab",
+            procs.wait_until(lambda: procs.url_ready(f"{base}/api/status?token={token}"), what="JupyterLab",
                              timeout=60, log=log_path, proc=proc)
         except StartFailed as e:
             pytest.fail(e.render())

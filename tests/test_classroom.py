@@ -81,7 +81,7 @@ def hub(tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     try:
         try:
-            procs.wait_until(lambda: procs.url_answers(f"{base}/hub/api"), what="JupyterHub", timeout=60,
+            procs.wait_until(lambda: procs.url_ready(f"{base}/hub/api"), what="JupyterHub", timeout=60,
                              log=work / "hub.log", proc=proc)
         except StartFailed as e:
             pytest.fail(e.render())

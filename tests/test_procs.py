@@ -70,25 +70,32 @@ def test_http_ready_needs_an_answer_not_just_a_connection():
     s.close()
 
 
-def test_url_answers_on_any_http_status_and_not_without_a_server():
+def test_url_ready_needs_a_success_status():
+    """A proxy that answers 404 for the hub's path (its route not registered yet) is not ready."""
     import http.server
     import threading
 
-    class NotFound(http.server.BaseHTTPRequestHandler):
+    class Server(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            self.send_error(404)
+            if self.path == "/hub/api":
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"{}")
+            else:
+                self.send_error(404)
 
         def log_message(self, *args):
             pass
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), NotFound)
+    server = http.server.HTTPServer(("127.0.0.1", 0), Server)
     port = server.server_address[1]
     t = threading.Thread(target=server.serve_forever)
     t.start()
     try:
-        assert procs.url_answers(f"http://127.0.0.1:{port}/hub/api")  # a 404 is an answer: the server is up
+        assert procs.url_ready(f"http://127.0.0.1:{port}/hub/api")
+        assert not procs.url_ready(f"http://127.0.0.1:{port}/hub/login"), "a 404 is not ready"
     finally:
         server.shutdown()
         server.server_close()
         t.join()
-    assert not procs.url_answers(f"http://127.0.0.1:{port}/hub/api")
+    assert not procs.url_ready(f"http://127.0.0.1:{port}/hub/api"), "nothing listens"
