@@ -71,6 +71,9 @@ def test_after_a_kernel_restart_check_answers_and_nothing_else_reruns(sandbox, t
     if not os.path.exists(CHROMIUM):
         pytest.fail("chromium is missing: bash scripts/setup --browser installs it")
     lesson = next(l for l in load_all() if l.slug == SLUG)
+    # A fresh copy: an earlier test (the learner walk) saved this notebook with its answers typed in,
+    # and learner_notebooks never overwrites a copy someone has worked in.
+    (learner_notebooks(sandbox) / f"{SLUG}.ipynb").unlink(missing_ok=True)
     committed = nbformat.read(learner_notebooks(sandbox) / f"{SLUG}.ipynb", as_version=4)
     tagged = [c.source for c in committed.cells if PANEL_TAG in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1 + len(lesson.exercises), (
