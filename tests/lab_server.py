@@ -1,7 +1,9 @@
 """Start a JupyterLab server for a test, wait until it answers, and always stop it."""
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +34,23 @@ def running_lab(argv: list[str], env: dict, port: int, token: str, log_path: Pat
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@contextmanager
+def dockerlearn_lab(sandbox, tmp_path: Path, token: str, *, expose_app: bool = False):
+    """`dockerlearn lab` for sandbox, started as a learner starts it, with Jupyter's own folders in
+    tmp_path; yields its base URL. expose_app: the test drives JupyterLab through window.jupyterapp."""
+    cfg = tmp_path / "cfg"
+    cfg.mkdir(exist_ok=True)
+    if expose_app:
+        for name in ("jupyter_server_config.py", "jupyter_lab_config.py"):
+            (cfg / name).write_text("c.LabApp.expose_app_in_browser = True\n")
+    port = procs.free_port()
+    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+               JUPYTER_CONFIG_DIR=str(cfg), JUPYTER_DATA_DIR=str(tmp_path / "data"))
+    argv = [sys.executable, "-m", "dockerlearn", "lab", "--name", sandbox.name, "--no-browser", "--port", str(port)]
+    with running_lab(argv, env, port, token, tmp_path / "lab.log") as base:
+        yield base
 
 
 # ---------------------------------------------------------------- driving the lab in chromium

@@ -12,7 +12,7 @@ import pytest
 from dockerlearn.notebook_builder import NOTEBOOKS_DIR
 from dockerlearn.procs import free_port
 from dockerlearn.lessonfile import REPO_ROOT
-from tests.lab_server import run_all, running_lab
+from tests.lab_server import dockerlearn_lab, run_all, running_lab
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -201,12 +201,9 @@ def test_dockerlearn_lab_in_chinese_and_a_saved_panel_reopens_readable(sandbox, 
     nb = new_notebook(cells=[new_code_cell('check("tag.add-tag")')])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, mine)
-    port, token = free_port(), "dockerlearn-test"
-    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
-               JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), JUPYTER_DATA_DIR=str(tmp_path / "data"))
-    argv = [sys.executable, "-m", "dockerlearn", "lab", "--name", sandbox.name, "--no-browser", "--port", str(port)]
+    token = "dockerlearn-test"
     ARTIFACTS.mkdir(exist_ok=True)
-    with running_lab(argv, env, port, token, tmp_path / "lab.log") as base, sync_playwright() as p:
+    with dockerlearn_lab(sandbox, tmp_path, token) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import time
 
 import pytest
 
 from dockerlearn.lessonfile import load_all
-from dockerlearn.procs import free_port
-from tests.lab_server import run_all, run_command, running_lab
+from tests.lab_server import dockerlearn_lab, run_all, run_command
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.daemon, pytest.mark.course_walk]
@@ -70,17 +68,10 @@ def test_a_learners_day_through_the_whole_course(sandbox, tmp_path):
         pytest.fail("chromium is missing: bash scripts/setup --browser installs it")
     sandbox.reset()
     learner_notebooks(sandbox)
-    port, token = free_port(), "dockerlearn-walk"
-    cfg = tmp_path / "cfg"
-    cfg.mkdir()
-    for name in ("jupyter_server_config.py", "jupyter_lab_config.py"):  # the test drives the app
-        (cfg / name).write_text("c.LabApp.expose_app_in_browser = True\n")
-    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
-               JUPYTER_CONFIG_DIR=str(cfg), JUPYTER_DATA_DIR=str(tmp_path / "data"))
-    argv = [sys.executable, "-m", "dockerlearn", "lab", "--name", sandbox.name, "--no-browser", "--port", str(port)]
+    token = "dockerlearn-walk"
     ARTIFACTS.mkdir(exist_ok=True)
     problems: list[str] = []
-    with running_lab(argv, env, port, token, tmp_path / "lab.log") as base, sync_playwright() as p:
+    with dockerlearn_lab(sandbox, tmp_path, token, expose_app=True) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 import nbformat
@@ -16,8 +15,7 @@ import pytest
 
 from dockerlearn.notebook_builder import PANEL_TAG
 from dockerlearn.lessonfile import load_all
-from dockerlearn.procs import free_port
-from tests.lab_server import run_all, run_command, running_lab
+from tests.lab_server import dockerlearn_lab, run_all, run_command
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.daemon]
@@ -79,15 +77,9 @@ def test_after_a_kernel_restart_check_answers_and_nothing_else_reruns(sandbox, t
     assert len(tagged) == 1 + len(lesson.exercises), (
         f"notebooks/{SLUG}.ipynb has no {PANEL_TAG} tags: rebuild it (dockerlearn build --lesson {SLUG})")
     sandbox.reset()
-    port, token = free_port(), "dockerlearn-restart"
-    cfg = tmp_path / "cfg"
-    cfg.mkdir()
-    (cfg / "jupyter_lab_config.py").write_text("c.LabApp.expose_app_in_browser = True\n")  # the test drives the app
-    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
-               JUPYTER_CONFIG_DIR=str(cfg), JUPYTER_DATA_DIR=str(tmp_path / "data"))
-    argv = [sys.executable, "-m", "dockerlearn", "lab", "--name", sandbox.name, "--no-browser", "--port", str(port)]
+    token = "dockerlearn-restart"
     ARTIFACTS.mkdir(exist_ok=True)
-    with running_lab(argv, env, port, token, tmp_path / "lab.log") as base, sync_playwright() as p:
+    with dockerlearn_lab(sandbox, tmp_path, token, expose_app=True) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
