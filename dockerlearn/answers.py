@@ -20,10 +20,8 @@ MAX_LENGTH = 500  # an answer is a value from one command's output, not a file
 def _read(path: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (OSError, ValueError):  # none yet, or damaged: no answer worth keeping, the learner gives it again
         return {}
-    except (OSError, ValueError):
-        return {}  # a damaged file holds no answer worth keeping: the learner gives it again
     return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(data, dict) else {}
 
 
@@ -54,3 +52,11 @@ def give(sandbox, exercise_id: str, value) -> str:
         raise DockerlearnError(f"无法保存答案：{e.strerror or e}", term="cannot save answer",
                                hint="检查沙箱目录所在的磁盘是否已满、是否可写。") from None
     return text
+
+
+def submit(sandbox, exercise_id: str, value):
+    """Keep value as the answer to exercise_id and judge it: the verdict the learner sees."""
+    from .checks import get_exercise, run_check
+    get_exercise(exercise_id)  # an unknown id is refused before anything is written
+    give(sandbox, exercise_id, value)
+    return run_check(exercise_id, sandbox)

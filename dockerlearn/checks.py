@@ -283,13 +283,16 @@ class CheckContext:
         """{repo:tag: image ID} of a `docker save` archive (plain or compressed, docker or OCI layout)."""
         return _ids_by_tag(self._archive(relpath)[0])
 
-    def compression(self, relpath: str) -> Optional[str]:
-        """"gzip", "bzip2" or "xz" by the file's first bytes (not its name), or None; fails when the
-        file is missing."""
+    def _work_file(self, relpath: str) -> Path:
         path = self.work_path(relpath)
         if not path.is_file():
             self.fail(f"没有找到文件 {relpath}。")
-        with open(path, "rb") as f:
+        return path
+
+    def compression(self, relpath: str) -> Optional[str]:
+        """"gzip", "bzip2" or "xz" by the file's first bytes (not its name), or None; fails when the
+        file is missing."""
+        with open(self._work_file(relpath), "rb") as f:
             head = f.read(6)
         for magic, kind in ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ", "xz")):
             if head.startswith(magic):
@@ -298,11 +301,8 @@ class CheckContext:
 
     def tar_names(self, relpath: str) -> list[str]:
         """The member names of a tar file in the work directory (plain or compressed), without "./"."""
-        path = self.work_path(relpath)
-        if not path.is_file():
-            self.fail(f"没有找到文件 {relpath}。")
         try:
-            with tarfile.open(path, "r:*") as tar:
+            with tarfile.open(self._work_file(relpath), "r:*") as tar:
                 return [n[2:] if n.startswith("./") else n for n in tar.getnames()]
         except tarfile.TarError:
             self.fail(f"{relpath} 不是一个 tar 归档。")

@@ -109,10 +109,9 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_lab(args) -> int:
-    from .lab import prepare
+    from .lab import learner_notebooks, prepare
     sb = _sandbox(args)
     sb.up()
-    from .lab import learner_notebooks
     notebooks = learner_notebooks(sb)
     config, env = prepare(sb, notebooks)
     argv = lab_argv(notebooks, args.port, args.no_browser, config)
@@ -127,7 +126,6 @@ def lab_argv(notebooks: Path, port: int, no_browser: bool, config=None) -> list[
     return argv(notebooks, port, no_browser, config)
 
 
-
 # ---------------------------------------------------------------- course commands
 def cmd_check(args) -> int:
     from .checks import run_check
@@ -138,13 +136,9 @@ def cmd_check(args) -> int:
 
 
 def cmd_answer(args) -> int:
-    from .answers import give
-    from .checks import get_exercise, run_check
+    from .answers import submit
     from .sandbox import Sandbox
-    get_exercise(args.exercise_id)
-    sandbox = Sandbox(args.name, quiet=True)
-    give(sandbox, args.exercise_id, " ".join(args.value))
-    verdict = run_check(args.exercise_id, sandbox)
+    verdict = submit(Sandbox(args.name, quiet=True), args.exercise_id, " ".join(args.value))
     print(verdict)
     return 0 if verdict.ok else 1
 

@@ -31,7 +31,7 @@ def pull_slim_variant(c):
         if c.find_image("debian:bookworm-slim") is not None:
             c.fail("找到了 debian:bookworm-slim，这次要用版本号 12 组成的标签")
         c.fail("没有找到标签 debian:12-slim")
-    c.expect(c.image("debian:12-slim")["Id"] == c.seed_id("debian:12-slim"), "debian:12-slim 不是沙箱加速器里的 Debian 12 slim 镜像")
+    c.expect_seed("debian:12-slim", "debian:12-slim")
     c.expect(c.named_by("debian:12-slim") != "tag",
              "debian:12-slim 这个名字是用 docker tag 起的，不是拉取来的：这个练习要你从加速器拉取这个标签，docker pull debian:12-slim。")
     return "debian:12-slim 已拉取；它和 debian:bookworm-slim 是同一个镜像，只是标签不同。"

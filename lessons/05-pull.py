@@ -15,7 +15,7 @@ def pull_tag(c):
             c.fail(f"本地的 debian 标签有 {', '.join(have)}，但没有 {want}；"
                    f"完整版本号是 {version}，标签要写成 {version}-slim")
         c.fail(f"没有找到标签 {want}。先查出沙箱里 Debian 的完整版本号，再拉取它的 slim 变体")
-    c.expect(c.image(want)["Id"] == c.seed_id(want), f"{want} 不是从加速器拉取的那个镜像")
+    c.expect_seed(want, want)
     c.expect(c.named_by(want) != "tag",
              f"{want} 这个名字是用 docker tag 起的，不是拉取来的：这个练习要你从加速器拉取这个标签，docker pull {want}。")
     return f"{want} 已拉取；它和 debian:bookworm-slim、debian:12-slim 是同一个镜像。"
