@@ -136,7 +136,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_answer(args) -> int:
-    from .answers import submit
+    from .checks import submit
     from .sandbox import Sandbox
     verdict = submit(Sandbox(args.name, quiet=True), args.exercise_id, " ".join(args.value))
     print(verdict)
