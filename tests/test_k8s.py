@@ -196,3 +196,17 @@ def test_single_user_image_builds_in_the_sandbox(fresh_sandbox, tmp_path):
     bad = fresh_sandbox.run(["docker", "build", "-q", "--build-arg", "OFFLINE=1", "-t", "dl-singleuser:bad",
                              str(ctx)], timeout=600)
     assert bad.returncode != 0 and "FAILED" in bad.stdout + bad.stderr, bad.stdout + bad.stderr
+
+
+def test_python_in_the_scripts_names_what_the_package_has():
+    """The pod's command runs `python3 -c '...'`; a module renamed in the package (learner_notebooks
+    left cli.py for lab.py once) breaks it only inside a pod, so every import there is resolved here."""
+    import importlib
+    import re
+    found = 0
+    for script in sorted(K8S.iterdir()):
+        for module, names in re.findall(r"from (dockerlearn[\w.]*) import ([\w, ]+)", script.read_text()):
+            for name in names.split(","):
+                found += 1
+                assert hasattr(importlib.import_module(module), name.strip()), f"{script.name}: {module}.{name.strip()}"
+    assert found, "no python import found in deploy/k8s: the test reads nothing"
