@@ -327,6 +327,26 @@ class CheckContext:
         """`docker search $REGISTRY/TERM` through the daemon: [{"name", "description", "star_count", ...}]."""
         return self._api.search(f"{self.registry_address}/{term}")
 
+    def searches(self) -> list[dict]:
+        """The learner's searches of the sandbox's registry since the last reset, oldest first:
+        [{"term", "names": [repositories in the results], "everything": the results were every
+        repository}]. The checks' own c.search() calls are left out."""
+        from .sandbox import CLIENT_AGENT
+        try:
+            lines = self._sandbox.paths.searches_file.read_text(encoding="utf-8").splitlines()
+        except OSError:  # no search yet
+            return []
+        found = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:  # a line cut short by a full disk
+                continue
+            if isinstance(entry, dict) and not str(entry.get("client", "")).startswith(CLIENT_AGENT):
+                found.append({"term": str(entry.get("term", "")), "names": list(entry.get("names") or []),
+                              "everything": bool(entry.get("everything"))})
+        return found
+
     def disk_usage(self) -> dict:
         """What `docker system df` summarizes: {"Images": [...], "Containers": [...], ...} (its API form)."""
         return self._api.df()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import sys
 import threading
@@ -57,7 +58,7 @@ def log(text: str) -> None:
     print(time.strftime("%Y-%m-%d %H:%M:%S"), text, file=sys.stderr, flush=True)
 
 
-def search(config: dict, query: str, limit: int) -> dict:
+def search(config: dict, query: str, limit: int, agent: str = "") -> dict:
     """Answer /v1/search the way Docker Hub's v1 API did, from the registry catalog."""
     from .registry import RegistryClient  # shared with the package; imported on first search only
     client = RegistryClient(f"127.0.0.1:{config['backend_port']}")
@@ -77,8 +78,36 @@ def search(config: dict, query: str, limit: int) -> dict:
                             "is_official": bool(info.get("official", False)), "is_automated": False})
     results.sort(key=lambda r: (-r["star_count"], r["name"]))
     results = results[:limit]
+    record_search(config, query, [r["name"] for r in results], len(results) == len(repos), agent)
     return {"num_pages": 1, "num_results": len(results), "page": 1, "page_size": limit,
             "query": query, "results": results}
+
+
+SEARCH_LOG_LIMIT = 256 * 1024  # a few thousand searches; a loop of searches must not fill the disk
+
+
+def record_search(config: dict, query: str, names: list[str], everything: bool, agent: str) -> None:
+    """Note a search in the sandbox (searches.jsonl, emptied by reset): the exercises of lesson 09
+    ask for a search, and a pull alone must not pass them."""
+    path = config.get("search_log")
+    if not path:
+        return
+    client = re.search(r"UpstreamClient\((.*)\)\s*$", agent)  # dockerd's user agent names its own client last
+    line = json.dumps({"term": query, "names": names, "everything": everything,
+                       "client": client.group(1).replace("\\", "") if client else agent}, ensure_ascii=False) + "\n"
+    try:
+        if os.path.getsize(path) > SEARCH_LOG_LIMIT:
+            return
+    except OSError:  # none yet
+        pass
+    try:  # one short append: whole lines even with concurrent requests
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
+    except OSError as e:  # a full disk must not turn a search into an error
+        log(f"search not recorded: {e}")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -190,7 +219,7 @@ class Handler(BaseHTTPRequestHandler):
                 limit = max(1, min(100, int(q.get("n", ["25"])[0])))
             except ValueError:
                 limit = 25
-            result = search(self.config, q.get("q", [""])[0], limit)
+            result = search(self.config, q.get("q", [""])[0], limit, self.headers.get("User-Agent", ""))
             return self.reply(200, json.dumps(result).encode())
         return self.registry_error(404, "NOT_FOUND", "v1 API: only _ping and search")
 

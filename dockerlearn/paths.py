@@ -158,6 +158,11 @@ class SandboxPaths:
         return self.root / "answers.json"
 
     @property
+    def searches_file(self) -> Path:
+        """The searches the gateway answered since the last reset, one JSON line each (dockerlearn/gateway.py)."""
+        return self.root / "searches.jsonl"
+
+    @property
     def lock_file(self) -> Path:
         return self.root / ".lock"
 

@@ -441,6 +441,7 @@ class Sandbox:
             "backend_port": st.backend_port, "mirror_port": st.mirror_port, "registry_port": st.registry_port,
             "service_auth": "Basic " + b64encode(f"{SERVICE_USER}:{st.service_password}".encode()).decode(),
             "search_meta": str(p.root / "search.json"),
+            "search_log": str(p.searches_file),
             "public_mirror_port": st.public_mirror_port if st.rootless else 0,
             "state_file": str(p.state_file),
         }))
@@ -687,6 +688,7 @@ class Sandbox:
             self._reset_registry()
             (self.paths.docker_config / "config.json").write_text("{}\n")
             self.paths.answers_file.unlink(missing_ok=True)  # answers describe the state just wiped
+            self.paths.searches_file.unlink(missing_ok=True)  # and so do the searches seen so far
             if clear_work:  # for builds and tests; a learner's `reset` keeps their files
                 shutil.rmtree(self.work_dir, ignore_errors=True)
 
@@ -824,8 +826,14 @@ class Sandbox:
             raise SandboxDown(self.name)
         if self._client is None:
             import docker
-            self._client = docker.DockerClient(base_url=f"unix://{self.paths.socket}", version="auto", timeout=120)
+            # The user agent names dockerlearn to the daemon, which passes it on to the registry: the
+            # gateway tells the checks' own searches from the learner's (CheckContext.searches).
+            self._client = docker.DockerClient(base_url=f"unix://{self.paths.socket}", version="auto", timeout=120,
+                                               user_agent=CLIENT_AGENT)
         return self._client
+
+
+CLIENT_AGENT = "dockerlearn"
 
 
 def current(name: Optional[str] = None) -> Sandbox:

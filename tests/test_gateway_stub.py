@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from dockerlearn import gateway as gateway_module
 from dockerlearn import procs
 from dockerlearn.gateway import OFFLINE_REASON, PUBLIC_REASON, READ_ONLY_REASON
 
@@ -98,7 +99,7 @@ def answers(port: int) -> bool:
         return False
 
 
-def start_gateway(tmp, backend_port: int, seeded: dict | None = None):
+def start_gateway(tmp, backend_port: int, seeded: dict | None = None, **extra):
     """The gateway as the sandbox starts it; returns (process, {role: port})."""
     ports = {"mirror": procs.free_port(), "registry": procs.free_port(), "public": procs.free_port()}
     state = tmp / "state.json"
@@ -107,7 +108,7 @@ def start_gateway(tmp, backend_port: int, seeded: dict | None = None):
     meta.write_text(json.dumps(SEARCH_META, ensure_ascii=False))
     config = {"backend_port": backend_port, "mirror_port": ports["mirror"], "registry_port": ports["registry"],
               "public_mirror_port": ports["public"], "state_file": str(state), "search_meta": str(meta),
-              "service_auth": SERVICE_AUTH}
+              "service_auth": SERVICE_AUTH, **extra}
     (tmp / "gateway.json").write_text(json.dumps(config))
     proc = subprocess.Popen([sys.executable, "-m", "dockerlearn.gateway", str(tmp / "gateway.json")],
                             stderr=open(tmp / "gateway.log", "w"))
@@ -266,6 +267,34 @@ def test_v1_search_answers_from_the_catalog(stub, gateway, role):
     assert json.loads(request(gateway[role], "GET", "/v1/search?q=library&n=many")[3])["page_size"] == 25
     status, _, headers, _ = request(gateway[role], "GET", "/v1/_ping")
     assert status == 200 and headers["x-docker-registry-standalone"] == "true"
+
+
+def test_searches_are_recorded_with_their_client(stub, tmp_path):
+    """Lesson 09's checks ask whether the learner searched: the gateway notes each search, with the
+    client dockerd names last in its user agent (the checks' own searches say dockerlearn)."""
+    log = tmp_path / "searches.jsonl"
+    proc, ports = start_gateway(tmp_path, stub.port, search_log=str(log))
+    try:
+        daemon = "docker/20.10.24 go/go1.19.8 os/linux UpstreamClient(Docker-Client/20.10.24 \\(linux\\))"
+        request(ports["mirror"], "GET", "/v1/search?q=&n=25", headers=[("User-Agent", daemon)])
+        request(ports["registry"], "GET", "/v1/search?q=busybox&n=1", headers=[("User-Agent", "docker/20.10 UpstreamClient(dockerlearn)")])
+        lines = [json.loads(line) for line in log.read_text().splitlines()]
+        assert lines[0] == {"term": "", "names": ["library/debian", "library/busybox", "library/private", "tools/busybox-extras"],
+                            "everything": True, "client": "Docker-Client/20.10.24 (linux)"}
+        assert lines[1] == {"term": "busybox", "names": ["library/busybox"], "everything": False, "client": "dockerlearn"}
+        assert (log.stat().st_mode & 0o777) == 0o600
+        # A full log stops growing; the search itself still answers.
+        log.write_text("x" * (gateway_module.SEARCH_LOG_LIMIT + 1))
+        assert request(ports["mirror"], "GET", "/v1/search?q=debian")[0] == 200
+        assert log.stat().st_size == gateway_module.SEARCH_LOG_LIMIT + 1
+        # Where the log cannot be written (a directory here, a full disk for a learner), the search still answers.
+        log.unlink()
+        log.mkdir()
+        assert request(ports["mirror"], "GET", "/v1/search?q=debian")[0] == 200
+        assert "search not recorded" in (tmp_path / "gateway.log").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 @pytest.mark.parametrize("role", ["mirror", "registry"])
