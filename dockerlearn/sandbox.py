@@ -299,8 +299,20 @@ class Sandbox:
     # ------------------------------------------------------------ up
     def is_running(self) -> bool:
         st = self.state
-        return (bool(st.student_password) and bool(st.seeded) and self._alive("registry", st)
+        return (bool(st.student_password) and self._seeds_in_place(st) and self._alive("registry", st)
                 and self._alive("gateway", st) and self._alive("dockerd", st) and self.dockerd_ready())
+
+    def _seeds_in_place(self, st: "State") -> bool:
+        """Every seeded tag still in the registry's storage (a stat each): a `reset` killed after it
+        wiped the repositories leaves seeds in the state and none in the registry."""
+        if not st.seeded:
+            return False
+        repos = self.paths.registry_storage / "docker" / "registry" / "v2" / "repositories"
+        for ref in st.seeded:
+            name, tag = ref.rsplit(":", 1)
+            if not (repos / "library" / name / "_manifests" / "tags" / tag / "current" / "link").is_file():
+                return False
+        return True
 
     def up(self) -> "Sandbox":
         """Start what is not running; reuse what is. Idempotent, and cleans up after a failed start."""
@@ -390,7 +402,7 @@ class Sandbox:
         if gw_proc:
             procs.wait_until(lambda: procs.http_ready(st.mirror_port) and procs.http_ready(st.registry_port),
                              what="仓库网关 gateway", timeout=15, log=p.root / "gateway.log", proc=gw_proc)
-        if reg_proc or not st.seeded:
+        if reg_proc or not self._seeds_in_place(st):
             st.seeded = self._seed()
             st.save(p.state_file)
         procs.wait_until(self.dockerd_ready, what="dockerd", timeout=DOCKERD_TIMEOUT, log=p.dockerd_log,
@@ -657,9 +669,11 @@ class Sandbox:
         return sorted(found, key=len, reverse=True)  # innermost first
 
     def lab_pids(self) -> list[int]:
-        """JupyterLab servers serving this sandbox's notebooks."""
+        """JupyterLab servers serving this sandbox's notebooks: `dockerlearn lab` names the folder
+        with --notebook-dir, the classroom's singleuser (and the k8s pod) with --ServerApp.root_dir."""
         folder = str(self.paths.root / "notebooks")
-        return [pid for pid in procs.pids_matching(f"--notebook-dir={folder}") if pid != os.getpid()]
+        return sorted({pid for flag in ("--notebook-dir=", "--ServerApp.root_dir=")
+                       for pid in procs.pids_matching(flag + folder) if pid != os.getpid()})
 
     def destroy(self) -> None:
         """Remove everything of this sandbox, under its lock (an `up` in between waits). The
@@ -734,8 +748,10 @@ class Sandbox:
         # Blobs are content-addressed and never rewritten, so only the repositories (what the
         # learner pushed, tagged or deleted) and unfinished uploads need wiping.
         v2 = self.paths.registry_storage / "docker" / "registry" / "v2"
-        shutil.rmtree(v2 / "repositories", ignore_errors=True)
         st = self.state
+        st.seeded = {}  # first: a reset killed from here on leaves a sandbox that `up` re-seeds
+        st.save(self.paths.state_file)
+        shutil.rmtree(v2 / "repositories", ignore_errors=True)
         st.seeded = self._seed()
         st.save(self.paths.state_file)
 
@@ -750,7 +766,7 @@ class Sandbox:
             registry=self._alive("registry", st), gateway=self._alive("gateway", st),
             socket=str(self.paths.socket),
             registry_address=f"127.0.0.1:{st.registry_port}", mirror_address=f"127.0.0.1:{st.mirror_port}",
-            seeded=sorted(st.seeded),
+            seeded=sorted(st.seeded) if self._seeds_in_place(st) else [],
         )
 
     def env(self) -> dict[str, str]:

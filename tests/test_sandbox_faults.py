@@ -272,6 +272,20 @@ def test_interrupted_seeding_is_not_a_running_sandbox(make_sandbox):
     ok(sb.run(["pull", "busybox"]))
 
 
+def test_seeds_gone_from_the_registry_is_not_a_running_sandbox(make_sandbox):
+    """A `reset` killed after it wiped the registry's repositories (or a learner deleting them):
+    the state still lists the seeds, the registry has none. status says so, and up re-seeds."""
+    sb = make_sandbox("wiped")
+    cli_up(sb)
+    shutil.rmtree(sb.paths.registry_storage / "docker" / "registry" / "v2" / "repositories")
+    assert sb.state.seeded
+    status = cli("status", "--name", sb.name)
+    assert status.returncode == 1 and "种子镜像还没有准备好" in status.stdout, status.stdout
+    cli_up(sb)
+    assert sb.status().running
+    ok(sb.run(["pull", "busybox"]))
+
+
 def test_down_spares_processes_that_only_mention_the_sandbox(make_sandbox, tmp_path):
     """A `tail -f` of a log, and another home's sandbox of the same name, are not ours to stop."""
     sb = make_sandbox("bystanders")
@@ -291,13 +305,14 @@ def test_down_spares_processes_that_only_mention_the_sandbox(make_sandbox, tmp_p
             p.wait()
 
 
-def test_destroy_refuses_while_jupyterlab_serves_the_notebooks(make_sandbox):
+@pytest.mark.parametrize("flag", ["--notebook-dir=", "--ServerApp.root_dir="])  # dockerlearn lab; classroom, k8s
+def test_destroy_refuses_while_jupyterlab_serves_the_notebooks(make_sandbox, flag):
     sb = make_sandbox("labbusy")
     cli_up(sb)
     notebooks = sb.paths.root / "notebooks"
     notebooks.mkdir(exist_ok=True)
     (notebooks / "mine.ipynb").write_text("{}")
-    lab = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", f"--notebook-dir={notebooks}"])
+    lab = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", f"{flag}{notebooks}"])
     try:
         proc = cli("destroy", "--name", sb.name)
         assert_clean_error(proc, "JupyterLab", "sandbox in use", code=3)
