@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,18 +53,55 @@ def seeded_tags(config: dict) -> dict[str, list[str]]:
     return {repo: sorted(tags) for repo, tags in found.items()}
 
 
+def peer_is_process(peer: tuple, local_port: int, pid: int) -> bool:
+    """Whether the TCP connection from peer (ip, port) to our local_port belongs to process pid:
+    the peer's socket inode (/proc/net/tcp) among the process's open files. Root mode's mirror
+    listens on the machine's 127.0.0.1, where any user and any other sandbox's daemon can connect."""
+    want = f"{socket.inet_aton(peer[0])[::-1].hex().upper()}:{peer[1]:04X}"
+    inode = None
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[1] == want and fields[2].endswith(f":{local_port:04X}"):
+                    inode = fields[9]
+                    break
+        if inode is None:
+            return False
+        fds = f"/proc/{pid}/fd"
+        target = f"socket:[{inode}]"
+        for fd in os.listdir(fds):
+            try:
+                if os.readlink(f"{fds}/{fd}") == target:
+                    return True
+            except OSError:  # closed meanwhile
+                continue
+    except (OSError, ValueError, StopIteration):
+        return False
+    return False
+
+
+def daemon_pid(config: dict) -> int:
+    try:
+        return int(Path(config["daemon_pidfile"]).read_text().strip())
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
 def log(text: str) -> None:
     """One line to gateway.log: why a request failed, for `dockerlearn status` and for teachers."""
     import time
     print(time.strftime("%Y-%m-%d %H:%M:%S"), text, file=sys.stderr, flush=True)
 
 
-def search(config: dict, query: str, limit: int, agent: str = "") -> dict:
-    """Answer /v1/search the way Docker Hub's v1 API did, from the registry catalog."""
+def search(config: dict, query: str, limit: int, agent: str = "", only: set | None = None) -> dict:
+    """Answer /v1/search the way Docker Hub's v1 API did, from the registry catalog (only: the
+    repositories the public view shows)."""
     from .registry import RegistryClient  # shared with the package; imported on first search only
     client = RegistryClient(f"127.0.0.1:{config['backend_port']}")
     client.auth = config["service_auth"]
-    repos = client.catalog()
+    repos = [r for r in client.catalog() if only is None or r in only]
     try:
         meta = json.loads(Path(config["search_meta"]).read_text())
     except (OSError, ValueError):
@@ -182,6 +220,8 @@ class Handler(BaseHTTPRequestHandler):
             log(f"refused the way out: {self.command} {self.path}")
             return self.reply(403, OFFLINE_REASON.encode(), "text/plain; charset=utf-8", reason=OFFLINE_REASON)
         url = urlsplit(self.path)
+        if self.mirror and not self.public and self.config.get("daemon_pidfile") and not self.from_daemon():
+            self.public = True  # this connection only: anyone but the sandbox's dockerd sees the seeds
         if url.path.startswith("/v1/"):
             return self.v1(url)
         if not url.path.startswith("/v2"):
@@ -191,6 +231,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.public:
             return self.public_view(url.path)
         self.forward()
+
+    def from_daemon(self) -> bool:
+        """Whether this connection is the sandbox's own dockerd's (asked once per connection)."""
+        if not hasattr(self, "_from_daemon"):
+            pid = daemon_pid(self.config)
+            self._from_daemon = bool(pid) and peer_is_process(self.client_address, self.server.server_address[1], pid)
+        return self._from_daemon
 
     def public_view(self, path: str):
         """Only the seeds: the catalog and tag lists name nothing else, and a manifest by tag is
@@ -219,7 +266,8 @@ class Handler(BaseHTTPRequestHandler):
                 limit = max(1, min(100, int(q.get("n", ["25"])[0])))
             except ValueError:
                 limit = 25
-            result = search(self.config, q.get("q", [""])[0], limit, self.headers.get("User-Agent", ""))
+            result = search(self.config, q.get("q", [""])[0], limit, self.headers.get("User-Agent", ""),
+                            only=set(seeded_tags(self.config)) if self.public else None)
             return self.reply(200, json.dumps(result).encode())
         return self.registry_error(404, "NOT_FOUND", "v1 API: only _ping and search")
 

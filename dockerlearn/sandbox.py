@@ -455,6 +455,8 @@ class Sandbox:
             "search_meta": str(p.root / "search.json"),
             "search_log": str(p.searches_file),
             "public_mirror_port": st.public_mirror_port if st.rootless else 0,
+            # Root mode's mirror is on the machine's loopback: only this dockerd sees all of it.
+            "daemon_pidfile": "" if st.rootless else str(p.pidfile),
             "state_file": str(p.state_file),
         }))
         (p.root / "search.json").write_text(json.dumps(seeds.SEARCH_META, ensure_ascii=False, indent=2))

@@ -115,7 +115,7 @@ def public_view(gw, tmp_path):
     cfg = json.loads((gw.paths.root / "gateway.json").read_text())
     ports = [procs.free_port() for _ in range(3)]
     cfg.update(mirror_port=ports[0], registry_port=ports[1], public_mirror_port=ports[2],
-               state_file=str(gw.paths.state_file))
+               state_file=str(gw.paths.state_file), daemon_pidfile="")  # rootless: the mirror port is the namespace's
     (tmp_path / "gw.json").write_text(json.dumps(cfg))
     proc = subprocess.Popen([sys.executable, "-m", "dockerlearn.gateway", str(tmp_path / "gw.json")])
     try:

@@ -267,6 +267,16 @@ def test_two_sandboxes_side_by_side(sandbox, make_sandbox):
         ok(b.run(["push", f"{b.registry_address}/side/app:1"]))
         assert "side/app" in b.registry_client().catalog()
         assert "side/app" not in a.registry_client().catalog()
+        # The mirror is b's daemon's alone: b pulls side/app through it by its short name, while
+        # a's daemon and any other process on the machine see only the seeds there.
+        ok(b.run(["rmi", f"{b.registry_address}/side/app:1"]))
+        ok(b.run(["pull", "side/app:1"]))
+        stolen = a.run(["pull", f"{b.mirror_address}/side/app:1"])
+        assert stolen.returncode != 0, stolen.stdout
+        outside = subprocess.run(["curl", "-s", f"http://{b.mirror_address}/v2/_catalog"], capture_output=True, text=True)
+        assert "side/app" not in outside.stdout and "library/busybox" in outside.stdout, outside.stdout
+        found = subprocess.run(["curl", "-s", f"http://{b.mirror_address}/v1/search?q=app"], capture_output=True, text=True)
+        assert json.loads(found.stdout)["results"] == [], found.stdout
 
         # Each registry has its own password: a learner cannot log in to another's, nor read it.
         assert sa.student_password and sb_.student_password and sa.student_password != sb_.student_password
