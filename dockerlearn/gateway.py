@@ -23,6 +23,7 @@ import re
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +35,34 @@ TAGS_LIST_RE = re.compile(r"^/v2/.+/tags/list(\?.*)?$")
 # Shown by docker to the learner (as the reason of the proxy's refusal), so in Chinese first.
 OFFLINE_REASON = ("沙箱离线 (sandbox is offline)：只能访问沙箱自己的镜像仓库服务；"
                   "镜像加速器里没有的镜像拉取不到。运行 dockerlearn status 查看沙箱的服务，并检查磁盘空间")
+# The daemon asks the mirror first and comes to the proxy only when the mirror failed: the refusal
+# then says why the mirror failed, when that happened moments before.
+MISSING_REASON = ("沙箱离线 (sandbox is offline)：沙箱里没有镜像 {repo} (not found)，拉取不到。"
+                  "沙箱里只有种子镜像 busybox、debian 和推送到 $REGISTRY 的镜像；用 docker search $REGISTRY/ 查看")
+DOWN_REASON = ("沙箱离线 (sandbox is offline)：沙箱的镜像仓库服务没有响应 (registry not answering)。"
+               "运行 dockerlearn up 重新启动它（镜像和数据都还在）；还不行就运行 dockerlearn status，并检查磁盘空间")
+ERROR_REASON = ("沙箱离线 (sandbox is offline)：沙箱的镜像仓库服务出错了 (registry error {status})，"
+                "常见的原因是磁盘已满：检查磁盘空间，运行 dockerlearn status 查看网关日志 gateway.log")
+RECENT = 10.0  # seconds: a mirror failure this recent explains the refusal that follows it
+_last_failure: list = [0.0, ""]  # [monotonic time, reason]; one gateway serves one daemon
+
+
+def mirror_failed(reason: str) -> None:
+    _last_failure[:] = [time.monotonic(), reason]
+
+
+HUB_HOSTS = ("registry-1.docker.io", "index.docker.io", "docker.io")  # where a mirror miss falls back to
+
+
+def offline_reason(target: str) -> str:
+    """Why the way out to target (a CONNECT's host:port, or a URL) is refused, as the learner reads it."""
+    when, reason = _last_failure
+    host = urlsplit(target if "//" in target else "//" + target).hostname or ""
+    if reason and host in HUB_HOSTS and time.monotonic() - when < RECENT:
+        return reason
+    return OFFLINE_REASON
+
+
 READ_ONLY_REASON = "加速器是只读的 (the mirror is read-only)：请推送到沙箱的镜像仓库服务 $REGISTRY"
 PUBLIC_REASON = "从沙箱外只能看到加速器里的种子镜像 (only the seeds are public)"
 REPO_PATH_RE = re.compile(r"^/v2/(?P<repo>.+)/(?P<kind>manifests|blobs|tags)/(?P<ref>[^?]*)")
@@ -91,7 +120,6 @@ def daemon_pid(config: dict) -> int:
 
 def log(text: str) -> None:
     """One line to gateway.log: why a request failed, for `dockerlearn status` and for teachers."""
-    import time
     print(time.strftime("%Y-%m-%d %H:%M:%S"), text, file=sys.stderr, flush=True)
 
 
@@ -217,8 +245,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "CONNECT" or self.path.startswith(("http://", "https://")):
             # We are the daemon's proxy: refuse every way out of the machine.
             self.close_connection = True
-            log(f"refused the way out: {self.command} {self.path}")
-            return self.reply(403, OFFLINE_REASON.encode(), "text/plain; charset=utf-8", reason=OFFLINE_REASON)
+            reason = offline_reason(self.path)
+            log(f"refused the way out: {self.command} {self.path}" + ("" if reason is OFFLINE_REASON else f" ({reason})"))
+            return self.reply(403, reason.encode(), "text/plain; charset=utf-8", reason=reason)
         url = urlsplit(self.path)
         if self.mirror and not self.public and self.config.get("daemon_pidfile") and not self.from_daemon():
             self.public = True  # this connection only: anyone but the sandbox's dockerd sees the seeds
@@ -296,11 +325,19 @@ class Handler(BaseHTTPRequestHandler):
         except OSError as e:
             self.close_connection = True
             log(f"{'mirror' if self.mirror else 'registry'}: the local registry is not answering: {e}")
+            if self.mirror:
+                mirror_failed(DOWN_REASON)
             return self.registry_error(502, "UNAVAILABLE", f"沙箱的本地镜像仓库没有响应 (registry not answering)：{e}；"
                                                            "运行 dockerlearn up 重新启动它")
         if resp.status >= 500:
             log(f"{'mirror' if self.mirror else 'registry'}: {self.command} {self.path} -> {resp.status} "
                 "(see registry.log; a full disk is the usual cause)")
+            if self.mirror:
+                mirror_failed(ERROR_REASON.format(status=resp.status))
+        elif self.mirror and resp.status == 404:
+            m = REPO_PATH_RE.match(urlsplit(self.path).path)
+            if m and m["kind"] == "manifests":
+                mirror_failed(MISSING_REASON.format(repo=m["repo"].removeprefix("library/")))
         if resp.status == 200 and self.command == "GET" and TAGS_LIST_RE.match(self.path):
             return self.sorted_tags(resp, conn)
         try:

@@ -60,17 +60,23 @@ def run_docker(args: list[str], env: dict, cwd: str, stream=None) -> int:
         stream.write(f"无法运行 docker：{e}\n")
         return 127
     assert proc.stdout
+    gateway_down = False
     try:
         # Lines as they come, so pull and build progress appear live.
         for raw in iter(proc.stdout.readline, b""):
-            stream.write(raw.decode("utf-8", "replace"))
+            line = raw.decode("utf-8", "replace")
+            stream.write(line)
             stream.flush()
+            gateway_down = gateway_down or ("proxyconnect tcp" in line and "connection refused" in line)
     except KeyboardInterrupt:
         proc.terminate()
         stream.write("\n已中断 (interrupted)。\n")
     code = proc.wait()
     if code:
         stream.write(f"（命令失败，退出码 exit code {code}）\n")
+    if gateway_down:  # dockerd's own words for a stopped gateway (its proxy and mirror)
+        stream.write("沙箱的网关停止了 (gateway stopped)：守护进程连不上它的加速器。"
+                     "在终端里运行 dockerlearn up（或重新运行本课第一个单元格）重新启动它，镜像和数据都还在。\n")
     return code
 
 

@@ -95,6 +95,21 @@ class Service:
         return [pid for pid in procs.pids_matching(self.marker) if pid != os.getpid()]
 
 
+LOW_DISK = 2 * 2**30  # below this, a pull of debian or a build may not fit
+
+
+def recent_line(log: Path, within: float = 600) -> str:
+    """The log's last line if it was written in the last `within` seconds (the gateway starts each
+    line with its local time), else "": an old refusal is not today's problem."""
+    import time
+    line = procs.tail(log, 1).strip()
+    try:
+        written = time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S"))
+    except ValueError:
+        return ""
+    return line if time.time() - written < within else ""
+
+
 @dataclass
 class Status:
     name: str
@@ -108,6 +123,8 @@ class Status:
     mirror_address: str
     seeded: list[str]
     exists: bool
+    disk_free: Optional[int] = None  # bytes free where the sandbox keeps its data
+    last_problem: str = ""  # the gateway's last logged line: why a pull or push failed
 
     @property
     def running(self) -> bool:
@@ -126,6 +143,12 @@ class Status:
             f"  套接字 socket：    {self.socket}",
             f"  种子镜像 seeds：   {', '.join(self.seeded) if self.seeded else '（尚未播种）'}",
         ]
+        if self.disk_free is not None:
+            low = self.disk_free < LOW_DISK
+            lines.append(f"  磁盘 disk：        剩余 {self.disk_free / 2**30:.1f} GiB"
+                         + ("（快满了 (disk almost full)：拉取、构建和推送会失败；删掉不用的镜像，或者清理磁盘）" if low else ""))
+        if self.last_problem:
+            lines.append(f"  最近的问题：      {self.last_problem}（网关日志 gateway.log 的最后一行）")
         if not (self.dockerd and self.registry and self.gateway):
             lines.append("  有服务停止了：运行 dockerlearn up 重新启动，镜像和数据都还在。")
         elif not self.seeded:
@@ -769,6 +792,8 @@ class Sandbox:
             socket=str(self.paths.socket),
             registry_address=f"127.0.0.1:{st.registry_port}", mirror_address=f"127.0.0.1:{st.mirror_port}",
             seeded=sorted(st.seeded) if self._seeds_in_place(st) else [],
+            disk_free=shutil.disk_usage(self.paths.root).free if exists else None,
+            last_problem=recent_line(self.paths.root / "gateway.log") if exists else "",
         )
 
     def env(self) -> dict[str, str]:

@@ -186,6 +186,16 @@ def test_registry_or_gateway_killed(make_sandbox, service):
     wait_dead(pid)
     status = cli("status", "--name", sb.name)
     assert status.returncode == 1 and "已停止 (stopped)" in status.stdout
+    # A pull in the notebook says which service stopped and how to restart it, not only "offline"
+    # (the registry's case comes from the gateway; the gateway's from %docker, dockerd's words being
+    # "proxyconnect tcp: … connection refused").
+    import io
+
+    from dockerlearn.magics import run_docker
+    out = io.StringIO()
+    assert run_docker(["pull", "busybox"], sb.full_env(), "/", stream=out) != 0
+    said = {"registry": "registry not answering", "gateway": "沙箱的网关停止了 (gateway stopped)"}[service]
+    assert said in out.getvalue() and "dockerlearn up" in out.getvalue(), out.getvalue()
     dockerd = sb.dockerd_pid()
     cli_up(sb)
     assert sb.status().running
