@@ -13,9 +13,10 @@ import time
 
 import pytest
 
-from dockerlearn import paths, procs
+from dockerlearn import paths
+from dockerlearn.sandbox import procs
 from dockerlearn.errors import BadName
-from dockerlearn.sandbox import REQUIRED, Sandbox
+from dockerlearn.sandbox.lifecycle import REQUIRED, Sandbox
 from tests.sandbox_helpers import (REPO, assert_clean_error, cgroup_members, cli, leftovers,  # noqa: F401
                                    make_sandbox, wait_dead)
 
