@@ -21,7 +21,7 @@ os.environ["DOCKERLEARN_NAME"] = "pytest"
 @pytest.fixture(scope="session")
 def sandbox():
     """One sandbox for the whole run: started once, destroyed at the end."""
-    from dockerlearn.sandbox import Sandbox
+    from dockerlearn.sandbox.lifecycle import Sandbox
     with Sandbox("pytest", quiet=True, destroy_on_exit=True) as sb:
         yield sb
 
@@ -60,7 +60,7 @@ def pytest_runtest_setup(item):
         _reset_for.add(nb)
         sb = item.session._dockerlearn_sandbox if hasattr(item.session, "_dockerlearn_sandbox") else None
         if sb is None:
-            from dockerlearn.sandbox import Sandbox
+            from dockerlearn.sandbox.lifecycle import Sandbox
             sb = item.session._dockerlearn_sandbox = Sandbox("pytest", quiet=True)
         sb.reset(clear_work=True)
 
@@ -72,7 +72,7 @@ def pytest_sessionfinish(session, exitstatus):
     # Any other sandbox a test started in this home (by name, through the CLI or a notebook's
     # kernel): removing the home under a running daemon would leave it orphaned.
     from dockerlearn.errors import DockerlearnError
-    from dockerlearn.sandbox import Sandbox
+    from dockerlearn.sandbox.lifecycle import Sandbox
     for state in sorted(Path(TEST_HOME).glob("sandboxes/*/sandbox.json")):
         try:
             Sandbox(state.parent.name, quiet=True).destroy()

@@ -18,7 +18,7 @@ os.environ.setdefault("DOCKERLEARN_CACHE", str(Path.home() / ".local/state/docke
 os.environ["DOCKERLEARN_HOME"] = tempfile.mkdtemp(prefix="dlb-", dir="/tmp")
 
 from dockerlearn.checks import run_check  # noqa: E402
-from dockerlearn.sandbox import Sandbox  # noqa: E402
+from dockerlearn.sandbox.lifecycle import Sandbox  # noqa: E402
 
 TARGET_MS = 30.0
 
@@ -49,8 +49,8 @@ def main() -> int:
             verdict = "PASS" if ms <= TARGET_MS else "FAIL"
             print(f"{label:30s} {ms:7.1f} ms  ({ms / ping:4.1f}x ping)  target ≤ {TARGET_MS:.0f} ms: {verdict}")
 
-        from dockerlearn.notebook_builder import execute, render
-        from dockerlearn.lessonfile import LESSONS_DIR, parse
+        from dockerlearn.course.notebook_builder import execute, render
+        from dockerlearn.course.lessonfile import LESSONS_DIR, parse
         os.environ.update(sb.full_env())
         sb.reset()
         t = time.perf_counter()

@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dockerlearn import procs  # noqa: E402
+from dockerlearn.sandbox import procs  # noqa: E402
 
 
 def pss_of_user(uid: int) -> float:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from dockerlearn import rootless  # noqa: E402
+from dockerlearn.sandbox import rootless  # noqa: E402
 
 PY = sys.executable
 LESSON = """

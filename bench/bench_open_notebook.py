@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DOCKERLEARN_HOME", tempfile.mkdtemp(prefix="dl-bench-open-", dir="/tmp"))
 
-from dockerlearn import procs  # noqa: E402
+from dockerlearn.sandbox import procs  # noqa: E402
 from dockerlearn.lab import learner_notebooks, prepare  # noqa: E402
-from dockerlearn.procs import free_port  # noqa: E402
-from dockerlearn.sandbox import Sandbox  # noqa: E402
+from dockerlearn.sandbox.procs import free_port  # noqa: E402
+from dockerlearn.sandbox.lifecycle import Sandbox  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from bench_sandbox import HOME, smaps  # noqa: E402
 from dockerlearn.cli import lab_argv  # noqa: E402
 from dockerlearn.lab import learner_notebooks  # noqa: E402
-from dockerlearn.sandbox import Sandbox  # noqa: E402
+from dockerlearn.sandbox.lifecycle import Sandbox  # noqa: E402
 
 KERNEL_CODE = 'from dockerlearn import check\n%load_ext dockerlearn\n%docker pull busybox\ncheck("tag.add-tag")'
 

@@ -30,9 +30,9 @@ os.environ["DOCKERLEARN_HOME"] = HOME
 os.environ.setdefault("DOCKERLEARN_CACHE", os.path.expanduser("~/.local/state/dockerlearn/cache"))
 os.environ.pop("DOCKERLEARN_NAME", None)
 
-from dockerlearn import procs, seeds  # noqa: E402
-from dockerlearn.sandbox import Sandbox  # noqa: E402
-from dockerlearn.baseline import BareDockerd  # noqa: E402
+from dockerlearn.sandbox import procs, seeds  # noqa: E402
+from dockerlearn.sandbox.lifecycle import Sandbox  # noqa: E402
+from dockerlearn.sandbox.baseline import BareDockerd  # noqa: E402
 
 TARGETS = {"cold": 1.5, "ratio": 5.0, "warm": 0.3, "reset": 2.0, "memory": 150.0}
 made: list[Sandbox] = []

@@ -8,13 +8,13 @@ __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython):
-    from .magics import load
+    from .notebook.magics import load
     load(ipython)
 
 
 def check(exercise_id: str):
     """Show the 检查 panel of one exercise (in a notebook), or return its verdict."""
-    from .widgets import panel
+    from .notebook.widgets import panel
     return panel(exercise_id)
 
 
@@ -24,7 +24,7 @@ def answer(exercise_id: str, value):
     from .checks import submit
     from .checks import Verdict
     from .errors import as_error
-    from .sandbox import current
+    from .sandbox.lifecycle import current
     try:
         return submit(current(), exercise_id, value)
     except Exception as e:  # the one error boundary: a known failure is a verdict in Chinese
@@ -36,32 +36,32 @@ def answer(exercise_id: str, value):
 
 def lesson_progress(lesson_id: str):
     """Show the progress bar of one lesson's exercises."""
-    from .widgets import lesson_progress as bar
+    from .notebook.widgets import lesson_progress as bar
     return bar(lesson_id)
 
 
 def start_lesson(lesson: str, reset: bool = True):
     """A lesson's first cell: bring the sandbox to the state the lesson starts from (a fast reset
     that keeps the work directory and progress, then the lesson's own preparation)."""
-    from .lessonstart import start_lesson as start
+    from .notebook.lessonstart import start_lesson as start
     return start(lesson, reset=reset)
 
 
 def course_progress():
     """Every lesson and its exercises, with what you have passed: where am I in the course?"""
-    from .course_view import course_progress as page
+    from .notebook.course_view import course_progress as page
     return page()
 
 
 def show_layers(*images: str, sandbox=None):
     """Draw the layers of local images as bars: size, the step that made each, and the layers
     they share (`show_layers("debian:bookworm", "debian:bookworm-slim")`)."""
-    from .layerview import show_layers as draw
+    from .notebook.layerview import show_layers as draw
     return draw(*images, sandbox=sandbox)
 
 
 def __getattr__(name):
     if name == "Sandbox":
-        from .sandbox import Sandbox
+        from .sandbox.lifecycle import Sandbox
         return Sandbox
     raise AttributeError(name)

@@ -331,7 +331,7 @@ class CheckContext:
         """The learner's searches of the sandbox's registry since the last reset, oldest first:
         [{"term", "names": [repositories in the results], "everything": the results were every
         repository}]. The checks' own c.search() calls are left out."""
-        from .sandbox import CLIENT_AGENT
+        from .sandbox.lifecycle import CLIENT_AGENT
         try:
             lines = self._sandbox.paths.searches_file.read_text(encoding="utf-8").splitlines()
         except OSError:  # no search yet
@@ -388,7 +388,7 @@ class CheckContext:
 
     def debian_version(self) -> str:
         """The seeded Debian point release ("12.8"): it follows the Debian mirror, never hard-coded."""
-        from .seeds import debian_point_release
+        from .sandbox.seeds import debian_point_release
         version = debian_point_release(self._sandbox.state.seeded)
         self.expect(version, "沙箱里没有带完整版本号的 debian 种子镜像：运行 dockerlearn reset 恢复沙箱")
         return version
@@ -463,7 +463,7 @@ def archive_config_id(entry: dict) -> str:
 # ---------------------------------------------------------------- running checks
 def load_checks() -> dict[str, CheckFn]:
     """Import every lessons/NN-slug.py once; their @check decorators fill the table."""
-    from .lessonfile import lesson_paths
+    from .course.lessonfile import lesson_paths
     for md in lesson_paths():
         py = md.with_suffix(".py")
         mod_name = f"dockerlearn_lesson_{md.stem.replace('-', '_')}"
@@ -483,7 +483,7 @@ _EXERCISES: dict = {}
 def exercises() -> dict:
     """Every exercise of the course, by id, in lesson order."""
     if not _EXERCISES:
-        from .lessonfile import load_all
+        from .course.lessonfile import load_all
         for lesson in load_all():
             for ex in lesson.exercises:
                 _EXERCISES[ex.id] = ex
@@ -516,7 +516,7 @@ def check_bug_message(e: BaseException) -> str:
 
 def run_check(exercise_id: str, sandbox=None, record: bool = True) -> Verdict:
     """Judge one exercise against the sandbox and record the attempt in the learner's progress."""
-    from .sandbox import current
+    from .sandbox.lifecycle import current
     get_exercise(exercise_id)
     fn = load_checks().get(exercise_id)
     if fn is None:

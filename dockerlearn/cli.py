@@ -11,7 +11,7 @@ from .errors import DockerlearnError, SandboxDown, as_error
 
 
 def _sandbox(args, **kw):
-    from .sandbox import Sandbox
+    from .sandbox.lifecycle import Sandbox
     return Sandbox(args.name, **kw)
 
 
@@ -101,7 +101,7 @@ def cmd_singleuser(args) -> int:
 
 def cmd_prepare(args) -> int:
     """Build the seed images into the cache (the slow, networked part of the first `up`)."""
-    from . import seeds
+    from .sandbox import seeds
     images = seeds.all_images(with_debian=not args.no_debian)
     for ref in sorted(seeds.seed_refs(images)):
         print(ref)
@@ -129,7 +129,7 @@ def lab_argv(notebooks: Path, port: int, no_browser: bool, config=None) -> list[
 # ---------------------------------------------------------------- course commands
 def cmd_check(args) -> int:
     from .checks import run_check
-    from .sandbox import Sandbox
+    from .sandbox.lifecycle import Sandbox
     verdict = run_check(args.exercise_id, Sandbox(args.name, quiet=True))
     print(verdict)
     return 0 if verdict.ok else 1
@@ -137,7 +137,7 @@ def cmd_check(args) -> int:
 
 def cmd_answer(args) -> int:
     from .checks import submit
-    from .sandbox import Sandbox
+    from .sandbox.lifecycle import Sandbox
     verdict = submit(Sandbox(args.name, quiet=True), args.exercise_id, " ".join(args.value))
     print(verdict)
     return 0 if verdict.ok else 1
@@ -190,15 +190,15 @@ def cmd_progress(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from .notebook_builder import build
-    from .sandbox import Sandbox
+    from .course.notebook_builder import build
+    from .sandbox.lifecycle import Sandbox
     name = args.name if args.name != "default" else "build"  # build resets its sandbox: never the learner's
     build(Sandbox(name, quiet=True), args.lesson or None, run=not args.no_run, rerun=args.rerun)
     return 0
 
 
 def cmd_bundle(args) -> int:
-    from . import bundle
+    from .classroom import bundle
     from pathlib import Path
     course = Path(args.course_dir) if args.course_dir else None
     if args.action == "export":

@@ -36,7 +36,7 @@ STARTUP = '''\
 # dockerlearn: every course kernel is attached to the sandbox from its first cell on.
 # The notebook's own `%load_ext dockerlearn` runs the same code again and says so.
 try:
-    from dockerlearn.magics import load as _dockerlearn_load
+    from dockerlearn.notebook.magics import load as _dockerlearn_load
     _dockerlearn_load(get_ipython(), quiet=True)
     del _dockerlearn_load
 except Exception as _e:  # never stop a kernel from starting

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dockerlearn import procs
+from dockerlearn.sandbox import procs
 from dockerlearn.errors import StartFailed
 
 

@@ -1,7 +1,7 @@
 """Helpers for the sandbox tests and the benchmark (not a test module itself).
 
 - `make_sandbox`: a fixture handing out private sandboxes (busybox only), always destroyed;
-- `BareDockerd` (from dockerlearn.baseline): a plain dockerd standing in for "the user's own Docker";
+- `BareDockerd` (from dockerlearn.sandbox.baseline): a plain dockerd standing in for "the user's own Docker";
 - `cli`: the dockerlearn command in a subprocess, as a learner runs it;
 - `leftovers`: everything of a sandbox that should be gone after `down` or `destroy`.
 """
@@ -17,9 +17,9 @@ from typing import Optional
 
 import pytest
 
-from dockerlearn import procs
-from dockerlearn.baseline import BareDockerd  # noqa: F401  (the tests' "user's own Docker")
-from dockerlearn.sandbox import Sandbox
+from dockerlearn.sandbox import procs
+from dockerlearn.sandbox.baseline import BareDockerd  # noqa: F401  (the tests' "user's own Docker")
+from dockerlearn.sandbox.lifecycle import Sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,9 +9,9 @@ import warnings
 
 import pytest
 
-from dockerlearn import accounts, roster
-from dockerlearn.roster import ExistingState
-from dockerlearn.rootless import subid_range
+from dockerlearn.classroom import accounts, roster
+from dockerlearn.classroom.roster import ExistingState
+from dockerlearn.sandbox.rootless import subid_range
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates Unix accounts (root only)")
 IDS = ["dlc-a1", "dlc-a2", "dlc-a3"]

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from dockerlearn.notebook_builder import NOTEBOOKS_DIR
-from dockerlearn.procs import free_port
-from dockerlearn.lessonfile import REPO_ROOT
+from dockerlearn.course.notebook_builder import NOTEBOOKS_DIR
+from dockerlearn.sandbox.procs import free_port
+from dockerlearn.course.lessonfile import REPO_ROOT
 from tests.lab_server import dockerlearn_lab, run_all, running_lab
 
 CHROMIUM = "/usr/bin/chromium"
@@ -133,9 +133,9 @@ def test_every_prompt_renders_as_written(tmp_path):
     from nbformat.v4 import new_notebook
     from playwright.sync_api import sync_playwright
 
-    from dockerlearn.notebook_builder import render
+    from dockerlearn.course.notebook_builder import render
     from dockerlearn.checks import exercises
-    from dockerlearn.lessonfile import load_all
+    from dockerlearn.course.lessonfile import load_all
     if not os.path.exists(CHROMIUM):
         pytest.fail("chromium is missing: bash scripts/setup --browser installs it")
     cells = [c for lesson in load_all() for c in render(lesson).cells

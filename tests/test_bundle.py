@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from dockerlearn import bundle, paths, seeds
-from dockerlearn.bundle import BundleError
+from dockerlearn.classroom import bundle
+from dockerlearn import paths
+from dockerlearn.sandbox import seeds
+from dockerlearn.classroom.bundle import BundleError
 
 REPO = Path(__file__).resolve().parent.parent
 UNREACHABLE_MIRROR = "http://127.0.0.1:9/debian"  # mmdebstrap would fail at once, were it run
@@ -162,7 +164,7 @@ def test_up_seeds_from_an_imported_cache_without_the_mirror(exported, tmp_path):
         assert "mmdebstrap" not in proc.stderr and not (cache / "rootfs").exists()
         status = subprocess.run(up + ["status", "--name", "t-bundle"], capture_output=True, text=True, env=env)
         assert "debian:bookworm" in status.stdout, status.stdout
-        from dockerlearn.sandbox import Sandbox
+        from dockerlearn.sandbox.lifecycle import Sandbox
         os.environ["DOCKERLEARN_CACHE"], saved = str(cache), os.environ["DOCKERLEARN_CACHE"]
         try:
             pulled = Sandbox("t-bundle", quiet=True).run(["docker", "run", "--rm", "debian:bookworm-slim",
@@ -179,7 +181,7 @@ def test_up_seeds_from_an_imported_cache_without_the_mirror(exported, tmp_path):
 def test_a_student_seeds_from_a_cache_root_imported(exported):
     """The classroom layout: root imports once into a shared cache (under a strict umask), and an
     ordinary student's rootless sandbox seeds debian from it, with the Debian mirror unreachable."""
-    from dockerlearn.rootless import provision_user
+    from dockerlearn.sandbox.rootless import provision_user
     import tempfile
     probe = subprocess.run(["runuser", "-u", "nobody", "--", sys.executable, "-c", "import dockerlearn.cli"],
                            capture_output=True, cwd="/")

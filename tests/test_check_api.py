@@ -139,7 +139,8 @@ def test_a_check_that_fails_on_purpose_is_not_called_a_bug(monkeypatch):
 
 def test_the_notebook_panel_shows_a_broken_check_as_a_verdict(monkeypatch):
     """The check panel never stays on 正在检查… when a check has a bug."""
-    from dockerlearn import checks, magics, widgets
+    from dockerlearn import checks
+    from dockerlearn.notebook import magics, widgets
 
     def broken(c):
         raise KeyError("Layers")

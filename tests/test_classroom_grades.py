@@ -8,7 +8,7 @@ import io
 from dockerlearn.classroom.dashboard import render
 from dockerlearn.classroom.grades import ClassTable, course_lessons, read_student
 from dockerlearn.learner_progress import ProgressDB
-from dockerlearn.roster import Student
+from dockerlearn.classroom.roster import Student
 
 
 def test_progress_is_read_from_a_copy_and_graded(tmp_path):

@@ -1,7 +1,7 @@
 """course_progress(): the whole course with the learner's own state, from their progress DB."""
 from __future__ import annotations
 
-from dockerlearn.course_view import course_progress
+from dockerlearn.notebook.course_view import course_progress
 from dockerlearn.learner_progress import ProgressDB
 
 

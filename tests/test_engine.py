@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from dockerlearn import engine
-from dockerlearn.sandbox import Sandbox
+from dockerlearn.sandbox import engine
+from dockerlearn.sandbox.lifecycle import Sandbox
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,7 +49,7 @@ def test_kernel_and_terminal_environment_put_the_matched_cli_first(newer_docker_
 
 
 def test_env_command_pins_docker_for_a_shell(newer_docker_first):
-    from dockerlearn.sandbox import State
+    from dockerlearn.sandbox.lifecycle import State
     sb = Sandbox("t-engine", quiet=True)
     sb.paths.ensure()
     State().save(sb.paths.state_file)  # a sandbox that exists (env refuses one that does not)

@@ -16,7 +16,7 @@ import requests
 from dockerlearn import checks, cli
 from dockerlearn.errors import (CommandFailed, DockerError, DockerlearnError, LessonFormatError, SandboxDown,
                                 as_error, docker_error_kind)
-from dockerlearn.lessonfile import parse
+from dockerlearn.course.lessonfile import parse
 
 NO_SOCKET = "unix:///nonexistent/dockerlearn-test.sock"
 
@@ -147,7 +147,7 @@ def test_verdict_when_a_check_meets_an_error(monkeypatch, raise_it, text):
 
 # ---- route 3: the notebook ---------------------------------------------------------------------
 def test_notebook_check_button_shows_the_message(monkeypatch):
-    from dockerlearn import magics, widgets
+    from dockerlearn.notebook import magics, widgets
     monkeypatch.setattr(magics, "_sandbox", _unreachable_sandbox())
     panel = widgets.panel("tag.add-tag")
     check_btn = panel.children[1].children[0]
@@ -157,7 +157,7 @@ def test_notebook_check_button_shows_the_message(monkeypatch):
 
 
 def test_notebook_panel_of_an_unknown_id(capsys):
-    from dockerlearn import widgets
+    from dockerlearn.notebook import widgets
     assert widgets.panel("tag.nope") is None
     err = capsys.readouterr().err
     assert "没有编号为 'tag.nope' 的练习" in err and "unknown exercise id" in err
@@ -166,10 +166,10 @@ def test_notebook_panel_of_an_unknown_id(capsys):
 def test_load_ext_when_up_fails_with_a_command_error(tmp_path):
     """%load_ext: a failing program under `up` is a message, and docker points nowhere."""
     code = ("import os, subprocess\n"
-            "from dockerlearn import sandbox\n"
+            "from dockerlearn.sandbox import lifecycle\n"
             "def up(self):\n"
             "    subprocess.run(['sh', '-c', 'echo dockerd broke >&2; exit 1'], check=True, capture_output=True)\n"
-            "sandbox.Sandbox.up = up\n"
+            "lifecycle.Sandbox.up = up\n"
             "from IPython.testing.globalipapp import start_ipython\n"
             "ip = start_ipython()\n"
             "ip.run_line_magic('load_ext', 'dockerlearn')\n"

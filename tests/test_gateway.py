@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from dockerlearn.gateway import OFFLINE_REASON
-from dockerlearn.registry import STUDENT_USER
+from dockerlearn.sandbox.gateway import OFFLINE_REASON
+from dockerlearn.sandbox.registry import STUDENT_USER
 
 pytestmark = pytest.mark.daemon
 
@@ -111,13 +111,13 @@ def public_view(gw, tmp_path):
     on the host (the daemon keeps the full mirror inside its own network)."""
     import subprocess
     import sys
-    from dockerlearn import procs
+    from dockerlearn.sandbox import procs
     cfg = json.loads((gw.paths.root / "gateway.json").read_text())
     ports = [procs.free_port() for _ in range(3)]
     cfg.update(mirror_port=ports[0], registry_port=ports[1], public_mirror_port=ports[2],
                state_file=str(gw.paths.state_file), daemon_pidfile="")  # rootless: the mirror port is the namespace's
     (tmp_path / "gw.json").write_text(json.dumps(cfg))
-    proc = subprocess.Popen([sys.executable, "-m", "dockerlearn.gateway", str(tmp_path / "gw.json")])
+    proc = subprocess.Popen([sys.executable, "-m", "dockerlearn.sandbox.gateway", str(tmp_path / "gw.json")])
     try:
         procs.wait_until(lambda: procs.http_ready(ports[2]), what="gateway", timeout=10, log=tmp_path / "none")
         yield f"127.0.0.1:{ports[2]}", f"127.0.0.1:{ports[0]}"

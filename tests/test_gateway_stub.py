@@ -1,4 +1,4 @@
-"""The gateway (`python -m dockerlearn.gateway CONFIG`) against a stub backend standing in for
+"""The gateway (`python -m dockerlearn.sandbox.gateway CONFIG`) against a stub backend standing in for
 docker-registry: no daemon, no registry, under a second. tests/test_gateway.py covers the same
 front door with the real registry and the docker CLI; this file pins down what the gateway
 itself does to each request: which port may write, whose credentials reach the backend,
@@ -15,9 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from dockerlearn import gateway as gateway_module
-from dockerlearn import procs
-from dockerlearn.gateway import OFFLINE_REASON, PUBLIC_REASON, READ_ONLY_REASON
+from dockerlearn.sandbox import gateway as gateway_module
+from dockerlearn.sandbox import procs
+from dockerlearn.sandbox.gateway import OFFLINE_REASON, PUBLIC_REASON, READ_ONLY_REASON
 
 SERVICE_AUTH = "Basic " + base64.b64encode(b"dockerlearn-service:s3rvice").decode()
 CLIENT_AUTH = "Basic " + base64.b64encode(b"student:secret").decode()
@@ -110,7 +110,7 @@ def start_gateway(tmp, backend_port: int, seeded: dict | None = None, **extra):
               "public_mirror_port": ports["public"], "state_file": str(state), "search_meta": str(meta),
               "service_auth": SERVICE_AUTH, **extra}
     (tmp / "gateway.json").write_text(json.dumps(config))
-    proc = subprocess.Popen([sys.executable, "-m", "dockerlearn.gateway", str(tmp / "gateway.json")],
+    proc = subprocess.Popen([sys.executable, "-m", "dockerlearn.sandbox.gateway", str(tmp / "gateway.json")],
                             stderr=open(tmp / "gateway.log", "w"))
     try:
         for port in ports.values():

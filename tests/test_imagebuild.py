@@ -1,4 +1,4 @@
-"""Layer assembly without a daemon (dockerlearn/imagebuild.py): the same files give the same
+"""Layer assembly without a daemon (dockerlearn/sandbox/imagebuild.py): the same files give the same
 bytes, so the same digests and image ID on every machine and every run; any change in content
 changes them. Pure Python, no daemon."""
 from __future__ import annotations
@@ -9,8 +9,8 @@ import os
 import tarfile
 import time
 
-from dockerlearn import imagebuild
-from dockerlearn.imagebuild import Image, add_entry, gzip_tar, make_config, make_manifest
+from dockerlearn.sandbox import imagebuild
+from dockerlearn.sandbox.imagebuild import Image, add_entry, gzip_tar, make_config, make_manifest
 
 MTIME = 1_700_000_000  # what a seed uses: the source's own mtime, never the clock
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from dockerlearn import notebook_builder as builder, magics
+from dockerlearn.course import notebook_builder as builder
+from dockerlearn.notebook import magics
 from dockerlearn.checks import exercises, run_check
-from dockerlearn.lessonfile import LessonFormatError, load_all, parse
-from dockerlearn.lessonstart import start_lesson
+from dockerlearn.course.lessonfile import LessonFormatError, load_all, parse
+from dockerlearn.notebook.lessonstart import start_lesson
 from dockerlearn.learner_progress import ProgressDB
 from tests.exercise_scripts import run_script
 
@@ -58,7 +59,7 @@ def test_start_lesson_resets_but_keeps_work_and_progress(sandbox, monkeypatch, c
 
 @pytest.mark.daemon
 def test_prepare_button_runs_the_setup_and_only_then(sandbox, monkeypatch):
-    from dockerlearn.widgets import panel
+    from dockerlearn.notebook.widgets import panel
     monkeypatch.setattr(magics, "_sandbox", sandbox)
     sandbox.reset(clear_work=True)
     box = panel("rmi.remove-tag")

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from dockerlearn.notebook_builder import NOTEBOOKS_DIR
+from dockerlearn.course.notebook_builder import NOTEBOOKS_DIR
 
 from dockerlearn.cli import build_parser, lab_argv
 from dockerlearn.lab import learner_notebooks
-from dockerlearn.sandbox import Sandbox
+from dockerlearn.sandbox.lifecycle import Sandbox
 
 
 def test_learner_gets_own_copies_and_keeps_their_work():
@@ -42,7 +42,7 @@ def test_down_leaves_the_learners_jupyterlab_alone():
     import subprocess
     import sys
 
-    from dockerlearn import procs
+    from dockerlearn.sandbox import procs
     sb = Sandbox("t-labdown", quiet=True, debian=False)
     try:
         sb.up()
@@ -127,7 +127,7 @@ def test_lab_terminal_runs_docker_in_the_sandbox(sandbox, tmp_path):
     import nbformat
 
     from dockerlearn.lab import WIDGET_VIEW
-    from dockerlearn.procs import free_port
+    from dockerlearn.sandbox.procs import free_port
     from tests.lab_server import running_lab
 
     from tornado.ioloop import IOLoop

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dockerlearn import procs
+from dockerlearn.sandbox import procs
 from dockerlearn.errors import StartFailed
 from tests.lab_server import run_all
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS

@@ -36,8 +36,8 @@ def test_built_extension_is_up_to_date_with_its_sources():
 
 def test_the_build_tags_exactly_the_panel_cells():
     """The extension re-runs cells by this tag: the progress bar and each check() cell, nothing else."""
-    from dockerlearn.notebook_builder import PANEL_TAG, render
-    from dockerlearn.lessonfile import load_all
+    from dockerlearn.course.notebook_builder import PANEL_TAG, render
+    from dockerlearn.course.lessonfile import load_all
     source = (REPO / "labextension" / "src" / "index.js").read_text()
     assert f"'{PANEL_TAG}'" in source
     for lesson in load_all():

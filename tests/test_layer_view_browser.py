@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from dockerlearn.procs import free_port
+from dockerlearn.sandbox.procs import free_port
 from tests import test_browser as tb
 from tests.lab_server import run_all, running_lab
 

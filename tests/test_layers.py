@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from dockerlearn.layers import chain_ids, human_size, image_layers, instruction, shared_layers
-from dockerlearn.layerview import LayerView, show_layers
+from dockerlearn.notebook.layers import chain_ids, human_size, image_layers, instruction, shared_layers
+from dockerlearn.notebook.layerview import LayerView, show_layers
 
 HISTORY_DEMO = """FROM busybox:latest
 ENV DATA_DIR=/data
@@ -27,7 +27,7 @@ def build(sb, tmp_path, tag, dockerfile, *options, buildkit=False):
         env["DOCKER_BUILDKIT"] = "1"
     import subprocess
 
-    from dockerlearn.sandbox import docker_cli
+    from dockerlearn.sandbox.lifecycle import docker_cli
     subprocess.run([docker_cli(), "build", "-q", *options, "-t", tag, str(ctx)], env=env, check=True,
                    capture_output=True, timeout=300)
 
@@ -51,7 +51,7 @@ def test_instruction_reads_every_builder():
 
 
 def test_copy_hashes_are_cut_to_twelve_digits():
-    from dockerlearn.layers import shorten
+    from dockerlearn.notebook.layers import shorten
     step = instruction("/bin/sh -c #(nop) COPY file:" + "ab12" * 16 + " in /usr/local/bin/hello ")
     assert shorten(step) == "COPY file:" + "ab12" * 3 + "… in /usr/local/bin/hello"
     assert shorten("RUN " + "x" * 100).endswith("…") and len(shorten("RUN " + "x" * 100)) == 60
@@ -190,8 +190,8 @@ def test_bad_input_is_a_chinese_message(fresh_sandbox, capsys):
 def test_check_panel_draws_layers(fresh_sandbox, monkeypatch):
     """看看层 (layers) in the check panel: opens with the images the prompt names, draws them,
     and says in Chinese when an image is not there."""
-    from dockerlearn import magics
-    from dockerlearn.widgets import panel
+    from dockerlearn.notebook import magics
+    from dockerlearn.notebook.widgets import panel
     monkeypatch.setattr(magics, "_sandbox", fresh_sandbox)
     fresh_sandbox.run(["pull", "-q", "busybox:latest"], check=True)
     box = panel("tag.add-tag")

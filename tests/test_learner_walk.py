@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from dockerlearn.lessonfile import load_all
+from dockerlearn.course.lessonfile import load_all
 from tests.lab_server import dockerlearn_lab, run_all, run_command
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from dockerlearn import notebook_builder as builder
-from dockerlearn.lessonfile import LessonFormatError, load_all, parse
-from dockerlearn.option_tables import all_slugs
+from dockerlearn.course import notebook_builder as builder
+from dockerlearn.course.lessonfile import LessonFormatError, load_all, parse
+from dockerlearn.course.option_tables import all_slugs
 
 LESSONS = load_all()
 
@@ -127,7 +127,7 @@ def test_every_nbval_sanitizer_is_read():
 
 def _copy_lesson(tmp_path, slug: str, edit=lambda md: md, edit_checks=lambda py: py):
     """A copy of a real lesson (and its checks file) in tmp_path, edited."""
-    from dockerlearn.lessonfile import REPO_ROOT
+    from dockerlearn.course.lessonfile import REPO_ROOT
     src = REPO_ROOT / "lessons" / f"{slug}.md"
     md, py = tmp_path / src.name, tmp_path / f"{slug}.py"
     md.write_text(edit(src.read_text(encoding="utf-8")), encoding="utf-8")

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from dockerlearn.magics import explain_interactive, split_command
+from dockerlearn.notebook.magics import explain_interactive, split_command
 
 
 @pytest.mark.parametrize("line", ["run -it busybox sh", "run -ti busybox", "run --rm -i -t busybox",
@@ -126,8 +126,8 @@ def test_sandbox_down_advice_is_reload_ext():
 
 def test_a_stopped_sandbox_is_explained_in_chinese(shell, sandbox, capfd, monkeypatch):
     """%docker against a sandbox that is not running: docker's own error, then what helps."""
-    from dockerlearn import magics
-    from dockerlearn.sandbox import Sandbox
+    from dockerlearn.notebook import magics
+    from dockerlearn.sandbox.lifecycle import Sandbox
     stopped = Sandbox("t-never-started", quiet=True)
     monkeypatch.setattr(magics, "_sandbox", stopped)
     monkeypatch.setitem(os.environ, "DOCKER_HOST", f"unix://{stopped.paths.socket}")
@@ -140,7 +140,7 @@ def test_a_stopped_sandbox_is_explained_in_chinese(shell, sandbox, capfd, monkey
 def test_load_ext_provides_show_layers(shell, sandbox):
     """%load_ext dockerlearn puts show_layers in the namespace; a cell ending with it shows the picture."""
     import dockerlearn
-    from dockerlearn.layerview import LayerView
+    from dockerlearn.notebook.layerview import LayerView
     assert shell.user_ns["show_layers"] is dockerlearn.show_layers
     sandbox.run(["pull", "-q", "busybox:latest"], check=True)
     result = shell.run_cell('show_layers("busybox:latest")')

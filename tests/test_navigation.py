@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from dockerlearn.notebook_builder import render
-from dockerlearn.lessonfile import load_all
+from dockerlearn.course.notebook_builder import render
+from dockerlearn.course.lessonfile import load_all
 
 
 def test_first_cell_speaks_to_the_learner_and_last_cell_links_the_neighbours():

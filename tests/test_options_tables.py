@@ -10,13 +10,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, no install needed
 
-from dockerlearn.option_tables import (  # noqa: E402
+from dockerlearn.course.option_tables import (  # noqa: E402
     VERSIONS, Option, OptionsTable, all_slugs, load, render_markdown,
 )
 from tests.cli_help import cli_version, help_text, parse_help, parse_usage  # noqa: E402
 
 def _sandbox_cli() -> str:
-    from dockerlearn.engine import cli_path
+    from dockerlearn.sandbox.engine import cli_path
     from dockerlearn.errors import DockerlearnError
     try:
         return cli_path()
@@ -69,7 +69,7 @@ def test_every_command_has_a_table():
 
 def test_sandbox_cli_is_the_daemons_own():
     """The CLI the course hands out has dockerd's version, even with another docker first on PATH."""
-    from dockerlearn.engine import dockerd_path, version_of as program_version
+    from dockerlearn.sandbox.engine import dockerd_path, version_of as program_version
     assert os.access(SANDBOX_CLI, os.X_OK), SANDBOX_CLI
     assert program_version(SANDBOX_CLI) == program_version(dockerd_path())
 

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 from nbval.plugin import get_sanitize_patterns
 
-from dockerlearn.notebook_builder import REPO_ROOT, SHOWN_ROOT, scrub
-from dockerlearn.seeds import debian_point_release
+from dockerlearn.course.notebook_builder import REPO_ROOT, SHOWN_ROOT, scrub
+from dockerlearn.sandbox.seeds import debian_point_release
 
 SANITIZE = get_sanitize_patterns((REPO_ROOT / "tests" / "nbval_sanitize.cfg").read_text())
 

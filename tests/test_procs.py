@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from dockerlearn import procs
+from dockerlearn.sandbox import procs
 
 
 def sleeper(*args: str) -> subprocess.Popen:

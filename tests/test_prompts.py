@@ -12,9 +12,9 @@ from html.parser import HTMLParser
 import mistune
 import pytest
 
-from dockerlearn.notebook_builder import escape_dollars, literal_markdown, render
+from dockerlearn.course.notebook_builder import escape_dollars, literal_markdown, render
 from dockerlearn.checks import exercises
-from dockerlearn.lessonfile import load_all
+from dockerlearn.course.lessonfile import load_all
 
 
 class _Text(HTMLParser):

@@ -11,8 +11,8 @@ import urllib.request
 import pytest
 import yaml
 
-from dockerlearn import procs
-from dockerlearn.registry import write_config
+from dockerlearn.sandbox import procs
+from dockerlearn.sandbox.registry import write_config
 
 AWKWARD = "home: of #1 'learner' \"x\""  # ": " and " #" broke the f-string version
 

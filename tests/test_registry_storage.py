@@ -21,9 +21,9 @@ import tarfile
 import pytest
 import yaml
 
-from dockerlearn import procs
-from dockerlearn.imagebuild import Image, add_entry, gzip_tar, make_config, make_manifest
-from dockerlearn.registry import ACCEPT, write_storage
+from dockerlearn.sandbox import procs
+from dockerlearn.sandbox.imagebuild import Image, add_entry, gzip_tar, make_config, make_manifest
+from dockerlearn.sandbox.registry import ACCEPT, write_storage
 
 REGISTRY = shutil.which("docker-registry")
 needs_registry = pytest.mark.skipif(not REGISTRY, reason="Debian's docker-registry is not installed")

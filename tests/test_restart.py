@@ -13,8 +13,8 @@ import time
 import nbformat
 import pytest
 
-from dockerlearn.notebook_builder import PANEL_TAG
-from dockerlearn.lessonfile import load_all
+from dockerlearn.course.notebook_builder import PANEL_TAG
+from dockerlearn.course.lessonfile import load_all
 from tests.lab_server import dockerlearn_lab, run_all, run_command
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 

@@ -52,7 +52,7 @@ def test_rootless_down_and_destroy_leave_nothing(learner):
     r = as_user(learner, "dockerlearn up --name rl --no-debian -q && dockerlearn down --name rl")
     assert r.returncode == 0, r.stdout + r.stderr
     left = [l for l in user_processes(learner) if "rootlesskit" in l or "dockerd" in l or "containerd" in l
-            or "docker-registry" in l or "dockerlearn.gateway" in l]
+            or "docker-registry" in l or "dockerlearn.sandbox.gateway" in l]
     assert not left, f"down left processes behind: {left}"
     # destroy removes files that a container's users (subordinate ids) own, too.
     root = Path(learner.pw_dir) / ".local/state/dockerlearn/sandboxes/rl"

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from dockerlearn import roster
-from dockerlearn.roster import ExistingState, RosterError, Student
+from dockerlearn.classroom import roster
+from dockerlearn.classroom.roster import ExistingState, RosterError, Student
 
 HEADER = "id,last_name,first_name,email\n"
 GOOD = HEADER + "s01,张,三,zhangsan@example.edu\ns02,李,四,\ns03,Wang,Wu,wu@example.edu\n"
@@ -209,7 +209,7 @@ def test_a_real_account_made_outside_the_classroom_is_refused(tmp_path):
     """A real ordinary account (made the way the bench makes learners) is someone else's until the
     classroom's record names it."""
     import subprocess
-    from dockerlearn.rootless import provision_user
+    from dockerlearn.sandbox.rootless import provision_user
     name = "dlc-roster"
     provision_user(name)
     try:

@@ -20,8 +20,8 @@ import time
 import nbformat
 import pytest
 
-from dockerlearn import notebook_builder as builder
-from dockerlearn.lessonfile import load_all
+from dockerlearn.course import notebook_builder as builder
+from dockerlearn.course.lessonfile import load_all
 
 pytestmark = [pytest.mark.daemon, pytest.mark.course_walk]
 SANITIZE = None

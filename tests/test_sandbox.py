@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from dockerlearn import procs
-from dockerlearn.registry import STUDENT_USER
+from dockerlearn.sandbox import procs
+from dockerlearn.sandbox.registry import STUDENT_USER
 from tests.sandbox_helpers import (BareDockerd, cgroup_members, leftovers, make_sandbox,  # noqa: F401 (fixture)
                                    read_json, snapshot, wait_dead)
 

@@ -13,9 +13,10 @@ import time
 
 import pytest
 
-from dockerlearn import paths, procs
+from dockerlearn import paths
+from dockerlearn.sandbox import procs
 from dockerlearn.errors import BadName
-from dockerlearn.sandbox import REQUIRED, Sandbox
+from dockerlearn.sandbox.lifecycle import REQUIRED, Sandbox
 from tests.sandbox_helpers import (REPO, assert_clean_error, cgroup_members, cli, leftovers,  # noqa: F401
                                    make_sandbox, wait_dead)
 
@@ -191,7 +192,7 @@ def test_registry_or_gateway_killed(make_sandbox, service):
     # "proxyconnect tcp: … connection refused").
     import io
 
-    from dockerlearn.magics import run_docker
+    from dockerlearn.notebook.magics import run_docker
     out = io.StringIO()
     assert run_docker(["pull", "busybox"], sb.full_env(), "/", stream=out) != 0
     said = {"registry": "registry not answering", "gateway": "沙箱的网关停止了 (gateway stopped)"}[service]

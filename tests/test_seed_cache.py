@@ -1,4 +1,4 @@
-"""The seed cache (dockerlearn/seeds.py, imagebuild.layer_intact): a cached seed is reused while
+"""The seed cache (dockerlearn/sandbox/seeds.py, imagebuild.layer_intact): a cached seed is reused while
 its source and the builder stay the same, rebuilt when either changes, and never trusted once
 its blob is damaged. A stand-in busybox (a shell script answering like the real one) keeps this
 fast and independent of the machine's busybox-static. No daemon."""
@@ -9,8 +9,8 @@ import zlib
 
 import pytest
 
-from dockerlearn import imagebuild, seeds
-from dockerlearn.imagebuild import layer_intact, load_image
+from dockerlearn.sandbox import imagebuild, seeds
+from dockerlearn.sandbox.imagebuild import layer_intact, load_image
 
 FAKE_BUSYBOX = """#!/bin/sh
 # A stand-in for Debian's busybox-static: the version banner and the applet list.

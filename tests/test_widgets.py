@@ -5,7 +5,7 @@ import pytest
 
 from dockerlearn.checks import exercises
 from dockerlearn.lab import WIDGET_VIEW, strip_notebook, strip_widget_views
-from dockerlearn.widgets import PANEL_FALLBACK, _commands, lesson_progress, panel, teaching_hints
+from dockerlearn.notebook.widgets import PANEL_FALLBACK, _commands, lesson_progress, panel, teaching_hints
 
 ALL = list(exercises().values())
 
@@ -64,9 +64,9 @@ def test_saving_keeps_the_text_and_drops_the_widget_reference():
 
 def test_a_fail_after_an_earlier_pass_says_why_the_bar_stays_full(tmp_path, monkeypatch):
     """After a reset, a passed exercise checks ❌ while its lesson's bar stays full: the panel says why."""
-    from dockerlearn import magics
+    from dockerlearn.notebook import magics
     from dockerlearn.learner_progress import ProgressDB
-    from dockerlearn.widgets import passed_before
+    from dockerlearn.notebook.widgets import passed_before
     monkeypatch.setenv("DOCKERLEARN_HOME", str(tmp_path))
     monkeypatch.setenv("DOCKERLEARN_NAME", "default")
     monkeypatch.setattr(magics, "_sandbox", None)

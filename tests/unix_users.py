@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dockerlearn import rootless
+from dockerlearn.sandbox import rootless
 
 REPO = Path(__file__).resolve().parent.parent
 

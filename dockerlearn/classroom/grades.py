@@ -19,7 +19,7 @@ from typing import Optional
 
 from ..errors import DockerlearnError
 from ..learner_progress import ProgressDB, Row, export_rows
-from ..roster import Student
+from .roster import Student
 
 SANDBOX = "default"  # the name every student's single-user server uses
 
@@ -65,7 +65,7 @@ class ClassTable:
 
 
 def course_lessons() -> list[tuple[str, str, list[str]]]:
-    from ..lessonfile import load_all
+    from ..course.lessonfile import load_all
     return [(lesson.id, lesson.title, [ex.id for ex in lesson.exercises]) for lesson in load_all()
             if lesson.exercises]
 

@@ -33,7 +33,7 @@ def proxy_command() -> str:
 def ports(public: int) -> dict[str, int]:
     """The public port, and three internal ones picked free when the hub starts (this config is
     read then): fixed neighbours of the public port may be taken on a shared machine."""
-    from ..procs import free_port
+    from ..sandbox.procs import free_port
     chosen = {"public": public}
     for name in ("hub", "proxy_api", "dashboard"):
         while (port := free_port()) in chosen.values():

@@ -14,7 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .. import accounts, paths, roster, rootless
+from . import accounts, roster
+from .. import paths
+from ..sandbox import rootless
 from ..errors import DockerlearnError
 from .hub import SYSTEM_CACHE
 

@@ -11,7 +11,7 @@ from typing import Sequence
 
 def main(argv: Sequence[str]) -> int:
     from ..lab import learner_notebooks, prepare
-    from ..sandbox import current
+    from ..sandbox.lifecycle import current
     sb = current()
     sb.quiet = True
     sb.up()

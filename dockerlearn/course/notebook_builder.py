@@ -18,7 +18,7 @@ from typing import Optional
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from .errors import DockerlearnError
+from ..errors import DockerlearnError
 from .lessonfile import REPO_ROOT, Lesson, Part, load_all
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -242,7 +242,7 @@ def execute(nb, sandbox, timeout: int = 600) -> None:
         if cell.cell_type == "code":
             cell.outputs = [scrub_output(o, sandbox) for o in coalesce_streams(cell.outputs)]
     # A notebook opens without its kernel: each panel shows its readable text, not "model not found".
-    from .lab import strip_notebook
+    from ..lab import strip_notebook
     strip_notebook(nb)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import procs
-from .sandbox import unix_http
+from .lifecycle import unix_http
 
 
 class BareDockerd:

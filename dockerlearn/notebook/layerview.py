@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import sys
 
-from .errors import as_error
+from ..errors import as_error
 from .layers import ImageLayers, compare, human_size, shared_layers
 
 # Distinct, readable on white, and not red/green alone.
@@ -131,7 +131,7 @@ class LayerView:
 
 def _view(images, sandbox) -> LayerView:
     from . import magics
-    from .errors import DockerlearnError
+    from ..errors import DockerlearnError
     if not images:
         raise DockerlearnError("没有给出镜像", term="no image",
                                hint='写出一个或几个镜像，例如 show_layers("debian:bookworm", "debian:bookworm-slim")。')

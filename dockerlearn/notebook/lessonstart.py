@@ -25,8 +25,8 @@ def lesson_state(lesson) -> str:
 
 def find_lesson(name: str):
     """A lesson by its slug (02-tag) or its id (tag)."""
-    from .errors import DockerlearnError
-    from .lessonfile import load_all
+    from ..errors import DockerlearnError
+    from ..course.lessonfile import load_all
     lessons = load_all()
     for lesson in lessons:
         if name in (lesson.slug, lesson.id):
@@ -43,7 +43,7 @@ def run_bash(sandbox, script: str, timeout: int = 600) -> subprocess.CompletedPr
 
 
 def _script_failed(what: str, proc: subprocess.CompletedProcess):
-    from .errors import CommandFailed
+    from ..errors import CommandFailed
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
     return CommandFailed(f"{what}没有完成（退出码 exit code {proc.returncode}）", term="preparation failed",
                          hint="运行 dockerlearn status 看看沙箱是否正常，然后再试一次。", log=tail)
@@ -57,7 +57,7 @@ def reset_line(lesson) -> str:
 def start_lesson(name: str, reset: bool = True, sandbox=None) -> None:
     """The lesson's first cell: reset the sandbox (unless the lesson says `state: keep`, or
     reset=False), then run the lesson's `prepare`. Prints one Chinese line; never a traceback."""
-    from .errors import as_error
+    from ..errors import as_error
     try:
         lesson = find_lesson(name)
         state = lesson_state(lesson)

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Optional
 
-from . import paths
-from .errors import DockerlearnError
-from .imagebuild import load_image
-from .terminal_bars import Bar, step
+from .. import paths
+from ..errors import DockerlearnError
+from ..sandbox.imagebuild import load_image
+from ..terminal_bars import Bar, step
 
 FORMAT = "dockerlearn-bundle"
 VERSION = 1

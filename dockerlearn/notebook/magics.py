@@ -12,7 +12,7 @@ import subprocess
 import sys
 from typing import Optional
 
-from .errors import as_error
+from ..errors import as_error
 
 # Options that make docker wait for a terminal or keyboard. Interactive containers belong
 # in the JupyterLab terminal, which has the sandbox environment as well.
@@ -52,7 +52,7 @@ def explain_interactive(args: list[str]) -> Optional[str]:
 def run_docker(args: list[str], env: dict, cwd: str, stream=None) -> int:
     """Run the real docker CLI, stream its merged output as it comes, return the exit code."""
     stream = stream or sys.stdout
-    from .sandbox import docker_cli
+    from ..sandbox.lifecycle import docker_cli
     try:
         proc = subprocess.Popen([docker_cli(), *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, env=env, cwd=cwd)
@@ -90,7 +90,7 @@ def split_command(line: str) -> list[str]:
 def attach(name: Optional[str] = None):
     """Start or reuse the sandbox and pin this process (the kernel) to it."""
     global _sandbox
-    from .sandbox import Sandbox
+    from ..sandbox.lifecycle import Sandbox
     sb = Sandbox(name or os.environ.get("DOCKERLEARN_NAME") or "default", quiet=True)
     sb.up()
     os.environ.update(sb.full_env())
@@ -132,7 +132,7 @@ def load(ipython, quiet: bool = False) -> None:
     and prints the usual line."""
     from IPython.core.magic import no_var_expand, register_cell_magic, register_line_magic
 
-    from . import answer, check, course_progress, lesson_progress, show_layers, start_lesson
+    from .. import answer, check, course_progress, lesson_progress, show_layers, start_lesson
     ipython.push({"check": check, "answer": answer, "lesson_progress": lesson_progress, "start_lesson": start_lesson,
                   "course_progress": course_progress, "show_layers": show_layers})
 
@@ -176,7 +176,7 @@ def load(ipython, quiet: bool = False) -> None:
             if run_docker(args, env, os.getcwd()) != 0:
                 if _sandbox is not None and not _sandbox.dockerd_ready():
                     # docker's own "Cannot connect to the Docker daemon" says nothing about what helps.
-                    from .errors import SandboxDown
+                    from ..errors import SandboxDown
                     print(SandboxDown(_sandbox.name).render())
                 return  # like `set -e`: later lines usually depend on this one
 

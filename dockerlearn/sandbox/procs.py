@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from .errors import StartFailed
+from ..errors import StartFailed
 
 
 def tail(path: Path, lines: int = 15) -> str:

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .errors import DockerlearnError, docker_error_kind
+from ..errors import DockerlearnError, docker_error_kind
 
 # Dockerfile instructions that only change the image's configuration.
 METADATA = {"ENV", "CMD", "LABEL", "EXPOSE", "USER", "ARG", "ENTRYPOINT", "VOLUME", "STOPSIGNAL",

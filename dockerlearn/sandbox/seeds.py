@@ -18,10 +18,10 @@ import tarfile
 from fnmatch import fnmatch
 from pathlib import Path
 
-from . import paths
-from .errors import MissingPackage, SeedFailed
+from .. import paths
+from ..errors import MissingPackage, SeedFailed
 from .imagebuild import Image, add_entry, crc_of_file, gzip_tar, load_image, make_config, make_manifest, save_image
-from .terminal_bars import Bar
+from ..terminal_bars import Bar
 
 BUILDER_VERSION = "2"  # bump to rebuild every cached seed (2: apt sources as in the official image)
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

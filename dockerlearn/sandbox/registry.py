@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-from .errors import RegistryError
+from ..errors import RegistryError
 from .imagebuild import MANIFEST_V2, Image
 
 # Manifest types a pull may leave behind: Docker v2, OCI, and lists of both.

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import procs, registry, rootless, seeds
-from .errors import EnvironmentProblem, MissingPackage, SandboxDown, StartFailed, docker_error_kind
-from .paths import SandboxPaths
-from .terminal_bars import step
+from ..errors import EnvironmentProblem, MissingPackage, SandboxDown, StartFailed, docker_error_kind
+from ..paths import SandboxPaths
+from ..terminal_bars import step
 
 # Programs the sandbox runs, and the Debian package that brings each.
 REQUIRED = {"dockerd": "docker.io", "containerd": "containerd", "runc": "runc",
@@ -306,7 +306,7 @@ class Sandbox:
     @contextmanager
     def _locked(self):
         """One lifecycle change at a time per sandbox (two notebooks may call up at once)."""
-        from .paths import unusable_home
+        from ..paths import unusable_home
         try:
             self.paths.root.mkdir(parents=True, exist_ok=True)
             f = open(self.paths.lock_file, "w")
@@ -403,7 +403,7 @@ class Sandbox:
                 st.registry_port = self._pick_port(st.registry_port, avoid={st.backend_port, st.mirror_port},
                                                    patience=patience)
             self._write_gateway_config(st)
-            gw_proc = procs.spawn([*launcher, sys.executable, "-m", "dockerlearn.gateway", str(gw_config)],
+            gw_proc = procs.spawn([*launcher, sys.executable, "-m", "dockerlearn.sandbox.gateway", str(gw_config)],
                                   p.root / "gateway.log", env=self._gateway_env())
             self.services["gateway"].remember(st, gw_proc.pid)
             st.save(p.state_file)
@@ -510,7 +510,7 @@ class Sandbox:
     def _gateway_env(self) -> dict:
         env = dict(os.environ)
         # The gateway must import this very package, wherever it was installed from.
-        pkg_parent = str(Path(__file__).resolve().parent.parent)
+        pkg_parent = str(Path(__file__).resolve().parents[2])  # dockerlearn/sandbox/lifecycle.py → the folder holding dockerlearn
         env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return env
 

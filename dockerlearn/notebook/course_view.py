@@ -9,12 +9,12 @@ from __future__ import annotations
 import html
 import os
 
-from .learner_progress import ProgressDB, ProgressUnavailable
+from ..learner_progress import ProgressDB, ProgressUnavailable
 
 
 def rows_by_lesson(sandbox_name: str) -> list[tuple]:
     """[(lesson id, slug, title, [(exercise id, state)])], state one of "pass", "fail", "todo"."""
-    from .lessonfile import load_all
+    from ..course.lessonfile import load_all
     lessons = [l for l in load_all() if l.exercises]
     ids = [ex.id for l in lessons for ex in l.exercises]
     try:

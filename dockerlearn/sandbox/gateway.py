@@ -1,4 +1,4 @@
-"""The sandbox's front door to its registry, run as `python -m dockerlearn.gateway CONFIG`.
+"""The sandbox's front door to its registry, run as `python -m dockerlearn.sandbox.gateway CONFIG`.
 
 It listens on two loopback ports, both backed by one docker-registry:
 - the *mirror* port is the daemon's --registry-mirror: anonymous and read-only, like

@@ -9,7 +9,7 @@ import html
 import re
 import sys
 
-from .errors import DockerlearnError, as_error
+from ..errors import DockerlearnError, as_error
 
 _bars: dict[str, list] = {}
 
@@ -118,7 +118,7 @@ def _report(e: BaseException) -> None:
 def passed_before(exercise_id: str) -> bool:
     """Whether the learner's progress holds a pass of this exercise (a ❌ now, after a reset, sits
     beside a full progress bar: say why)."""
-    from .learner_progress import ProgressDB, ProgressUnavailable
+    from ..learner_progress import ProgressDB, ProgressUnavailable
     try:
         return ProgressDB.for_sandbox(_learner_or_default()).passed([exercise_id]) > 0
     except ProgressUnavailable:
@@ -127,7 +127,7 @@ def passed_before(exercise_id: str) -> bool:
 
 def panel(exercise_id: str):
     """Show the exercise's panel; bad ids print a Chinese message instead of a traceback."""
-    from .checks import get_exercise
+    from ..checks import get_exercise
     try:
         ex = get_exercise(exercise_id)
     except Exception as e:
@@ -176,7 +176,7 @@ def panel(exercise_id: str):
             prepare_btn.disabled = False
 
     def on_check(_):
-        from .checks import run_check
+        from ..checks import run_check
         from .magics import sandbox
         check_btn.disabled = True
         verdict.value = "<i>正在检查…</i>"
@@ -224,7 +224,7 @@ def panel(exercise_id: str):
 
 def lesson_progress(lesson_id: str):
     """A progress bar for one lesson's exercises, updated when a check passes."""
-    from .checks import exercises
+    from ..checks import exercises
     try:
         ids = [e for e, ex in exercises().items() if ex.lesson_id == lesson_id]
     except Exception as e:
@@ -250,7 +250,7 @@ def lesson_progress(lesson_id: str):
 
 
 def refresh(lesson_id: str) -> None:
-    from .learner_progress import ProgressDB
+    from ..learner_progress import ProgressDB
     for bar, label, ids in _bars.get(lesson_id, []):
         try:
             done = ProgressDB.for_sandbox(_learner_or_default()).passed(ids)

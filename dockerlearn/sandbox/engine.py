@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .errors import EnvironmentProblem, MissingPackage
+from ..errors import EnvironmentProblem, MissingPackage
 
 # Debian's docker.io puts dockerd in /usr/sbin and docker in /usr/bin.
 _CLI_CANDIDATES = ("/usr/bin/docker",)

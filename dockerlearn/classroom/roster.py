@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .errors import DockerlearnError
+from ..errors import DockerlearnError
 
 COLUMNS = ("id", "last_name", "first_name", "email")
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]*")  # Debian's NAME_REGEX for useradd, used with fullmatch

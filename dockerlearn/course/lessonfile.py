@@ -11,8 +11,8 @@ from typing import Optional
 
 import yaml
 
-from .errors import LessonFormatError  # noqa: F401  (raised here; importers find it here too)
-from .paths import course_dir
+from ..errors import LessonFormatError  # noqa: F401  (raised here; importers find it here too)
+from ..paths import course_dir
 
 # The course's root (a checkout, or the copy installed with the package): see paths.course_dir.
 REPO_ROOT = course_dir(required=False)

@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .errors import EnvironmentProblem, MissingPackage
+from ..errors import EnvironmentProblem, MissingPackage
 
 SETUP_HINT = "请管理员运行一次 sudo bash scripts/setup：它会安装 rootlesskit 和 uidmap，并给每个用户分配从属 ID 范围。"
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from .paths import course_dir
+from ..paths import course_dir
 
 OPTIONS_DIR = course_dir(required=False) / "lessons" / "options"
 VERSIONS = ("all", "28.x only", "20.10 only")

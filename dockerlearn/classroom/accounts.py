@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 
 from . import roster
-from .errors import DockerlearnError, NotRoot
-from .terminal_bars import step
-from .rootless import provision_user
+from ..errors import DockerlearnError, NotRoot
+from ..terminal_bars import step
+from ..sandbox.rootless import provision_user
 
 COMMENT = "dockerlearn classroom"
 
