@@ -58,6 +58,8 @@ class StubRegistry(BaseHTTPRequestHandler):
             if repo not in TAGS:
                 return self.answer(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
             return self.answer(200, json.dumps({"name": repo, "tags": TAGS[repo]}).encode())
+        if "/manifests/" in path and path.split("/manifests/")[0][len("/v2/"):] not in CATALOG:
+            return self.answer(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
         if "/manifests/" in path and self.command in ("GET", "HEAD"):
             return self.answer(200, MANIFEST, {"Docker-Content-Digest": "sha256:" + "a" * 64})
         if self.command in ("PUT", "POST", "PATCH"):
@@ -237,6 +239,41 @@ def test_the_way_out_is_refused(stub, gateway, role):
         status, reason, _, body = request(gateway[role], "GET", url)
         assert status == 403 and utf8(reason) == OFFLINE_REASON and "沙箱离线" in body.decode("utf-8")
     assert stub.seen == []
+
+
+def refusal(port: int, target: str) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest("CONNECT", target, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", target)
+        conn.endheaders()
+        return utf8(conn.getresponse().reason)
+    finally:
+        conn.close()
+
+
+def test_the_refusal_says_why_the_mirror_failed(stub, tmp_path, monkeypatch):
+    """The daemon asks the mirror, then falls back to Docker Hub through us: the refusal of that
+    fallback says what the mirror found, when it was moments before, and only for Docker Hub."""
+    proc, ports = start_gateway(tmp_path, stub.port)
+    try:
+        mirror = ports["mirror"]
+        assert request(mirror, "GET", "/v2/library/nginx/manifests/latest")[0] == 404
+        missing = gateway_module.MISSING_REASON.format(repo="nginx")
+        assert refusal(mirror, "registry-1.docker.io:443") == missing
+        assert refusal(mirror, "ghcr.io:443") == OFFLINE_REASON  # another registry: not the mirror's miss
+        assert refusal(mirror, "index.docker.io:443") == OFFLINE_REASON  # docker search goes there directly
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    # The registry behind the gateway stopped: the pull's fallback says so.
+    proc, ports = start_gateway(tmp_path, procs.free_port())
+    try:
+        assert request(ports["mirror"], "GET", "/v2/library/busybox/manifests/latest")[0] == 502
+        assert refusal(ports["mirror"], "registry-1.docker.io:443") == gateway_module.DOWN_REASON
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def test_only_the_registry_api_lives_here(stub, gateway):

@@ -51,7 +51,7 @@ def mirror_failed(reason: str) -> None:
     _last_failure[:] = [time.monotonic(), reason]
 
 
-HUB_HOSTS = ("registry-1.docker.io", "index.docker.io", "docker.io")  # where a mirror miss falls back to
+HUB_HOSTS = ("registry-1.docker.io",)  # where a pull falls back to after a mirror miss (search goes to index.docker.io)
 
 
 def offline_reason(target: str) -> str:
@@ -325,16 +325,16 @@ class Handler(BaseHTTPRequestHandler):
         except OSError as e:
             self.close_connection = True
             log(f"{'mirror' if self.mirror else 'registry'}: the local registry is not answering: {e}")
-            if self.mirror:
+            if self.mirror and not self.public:
                 mirror_failed(DOWN_REASON)
             return self.registry_error(502, "UNAVAILABLE", f"沙箱的本地镜像仓库没有响应 (registry not answering)：{e}；"
                                                            "运行 dockerlearn up 重新启动它")
         if resp.status >= 500:
             log(f"{'mirror' if self.mirror else 'registry'}: {self.command} {self.path} -> {resp.status} "
                 "(see registry.log; a full disk is the usual cause)")
-            if self.mirror:
+            if self.mirror and not self.public:
                 mirror_failed(ERROR_REASON.format(status=resp.status))
-        elif self.mirror and resp.status == 404:
+        elif self.mirror and not self.public and resp.status == 404:
             m = REPO_PATH_RE.match(urlsplit(self.path).path)
             if m and m["kind"] == "manifests":
                 mirror_failed(MISSING_REASON.format(repo=m["repo"].removeprefix("library/")))
