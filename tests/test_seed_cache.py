@@ -151,3 +151,22 @@ def test_debian_carries_the_official_apt_sources_not_the_build_machines(tmp_path
         assert "URIs: http://deb.debian.org/debian\n" in sources and "mirror.example" not in sources
         assert "Suites: bookworm-security" in sources
     assert "12.9" in full.tags and "12.9-slim" in slim.tags
+
+
+def test_builders_started_together_take_turns(busybox, tmp_path):
+    """Sandboxes started at once on a cold cache (a classroom, parallel test workers): one builds,
+    the others wait on the cache's lock and then use what it built; no .part file is shared."""
+    import subprocess
+    import sys
+    script = (f"from dockerlearn.sandbox import seeds; from pathlib import Path; "
+              f"seeds.find_busybox = lambda: Path({str(busybox)!r}); "
+              f"img = seeds.all_images(with_debian=False, progress=False)[0]; print(img.manifest_digest)")
+    env = dict(os.environ, DOCKERLEARN_CACHE=str(tmp_path / "cache"))
+    runs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(4)]
+    results = [(p.wait(60), *p.communicate()) for p in runs]
+    assert all(code == 0 for code, _, _ in results), results
+    assert len({out for _, out, _ in results}) == 1, "every builder got the same image"
+    assert cached_keys() and not list((tmp_path / "cache").rglob("*.part*"))
+    image = load_image(seeds.seed_dir() / cached_keys()[0])
+    assert all(layer_intact(layer) for layer in image.layers)

@@ -9,6 +9,8 @@ Built images are cached under the dockerlearn home, so only the first seed is sl
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import os
 import re
@@ -330,10 +332,34 @@ def debian_images(progress: bool = True) -> list[Image]:
 
 
 def all_images(with_debian: bool = True, progress: bool = True) -> list[Image]:
-    images = [busybox_image(progress)]
-    if with_debian:
-        images += debian_images(progress)
+    with cache_lock():
+        images = [busybox_image(progress)]
+        if with_debian:
+            images += debian_images(progress)
     return images
+
+
+@contextlib.contextmanager
+def cache_lock():
+    """One builder of the seed cache at a time: sandboxes started together on a cold cache (a
+    classroom, parallel tests) would otherwise write the same .part files. The others wait, then
+    find the cache built. A cache they cannot write (a classroom's read-only one) needs no lock."""
+    root = paths.cache_dir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        f = open(root / ".lock", "a")
+    except OSError:
+        try:
+            f = open(root / ".lock")
+        except OSError:
+            yield
+            return
+    with f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def debian_point_release(seeded: dict) -> str:
