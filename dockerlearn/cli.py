@@ -287,6 +287,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\n已中断 (interrupted)。", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `dockerlearn status | head`: the reader has what it wanted. Python would complain again
+        # when it flushes stdout at exit, so stdout goes to /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (Exception, SystemExit) as e:
         # The one error boundary (errors.as_error): a known failure prints a Chinese message with
         # the English term and exits non-zero; only a real bug shows a traceback.

@@ -172,7 +172,9 @@ def as_error(e: BaseException, sandbox: str = "default") -> "DockerlearnError | 
     if isinstance(e, OSError):
         # A system error (full disk, a file where a folder should be) in plain words.
         what = "磁盘已满" if e.errno == 28 else (e.strerror or str(e))
-        where = f"：{e.filename}" if e.filename else ""
+        # A copy that ran out of space names its source first and the file it was writing second.
+        target = e.filename2 if e.errno == 28 and getattr(e, "filename2", None) else e.filename
+        where = f"：{target}" if target else ""
         return DockerlearnError(f"{what}{where}", term=f"OS error: {e.strerror or e}",
                                 hint="检查磁盘空间和目录权限后再试；沙箱的镜像和学习进度都还在。")
     return None

@@ -103,12 +103,21 @@ class ProgressDB:
                 raise self._unavailable(e) from None
         raise AssertionError("unreachable")
 
+    def _disk_nearly_full(self) -> bool:
+        import shutil
+        try:
+            return shutil.disk_usage(self.path.parent).free < 1 << 20
+        except OSError:
+            return False
+
     def _unavailable(self, err: Exception) -> ProgressUnavailable:
         text = str(err).lower()
         if "locked" in text or "busy" in text:
             why, term = f"正被另一个程序占用（超过 {self.busy_timeout:.0f} 秒）", "database is locked"
             hint = "数据库本身完好，稍后再试一次；如果一直这样，关掉其他正在检查的 notebook。"
-        elif "full" in text or "no space" in text:
+        elif "full" in text or "no space" in text or ("disk i/o" in text and self._disk_nearly_full()):
+            # SQLite reports a failed write on a full disk as "disk I/O error" when it cannot even
+            # write its journal: the free space tells which it was.
             why, term = "所在的磁盘已满", "disk full"
             hint = "清理磁盘空间（例如 dockerlearn reset 或 docker image prune -a）后再试。"
         elif "readonly" in text or "read-only" in text or "permission" in text or "access" in text:

@@ -96,3 +96,14 @@ def test_home_that_cannot_hold_a_sandbox(tmp_path, kind):
         h.mkdir(mode=0o500)
     proc = run("up", "--name", "x", "--no-debian", env={"DOCKERLEARN_HOME": str(h)})
     clean_error(proc, "dockerlearn home not usable", "DOCKERLEARN_HOME")
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`dockerlearn exercises | head -1`: the reader stops early; no 'Broken pipe' error, no traceback."""
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "dockerlearn", "exercises"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the command writes anything
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141 and err == "", err

@@ -179,3 +179,14 @@ def test_load_ext_when_up_fails_with_a_command_error(tmp_path):
     assert "命令执行失败（退出码 1）" in r.stderr and "command failed" in r.stderr and "dockerd broke" in r.stderr
     assert "HOST=unix:///nonexistent/" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path):
+    """shutil's copy reports ENOSPC with the source first: the learner is told where it was writing."""
+    import errno
+
+    from dockerlearn.errors import as_error
+    e = OSError(errno.ENOSPC, "No space left on device", "/cache/seeds/layer.tar.gz", None, "/home/x/registry/data")
+    text = as_error(e).render()
+    assert "磁盘已满：/home/x/registry/data" in text and "/cache/seeds" not in text, text
+    assert "磁盘已满：/tmp/f" in as_error(OSError(errno.ENOSPC, "No space left on device", "/tmp/f")).render()

@@ -85,3 +85,54 @@ def test_concurrent_writers_lose_no_row(tmp_path):
     total = sum(r.tries for r in ProgressDB(path).rows())
     assert total == 180
     assert not list(tmp_path.glob("*.bak")), "contention is not corruption"
+
+
+def _root_only():
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("mount and chattr need root")
+
+
+def test_a_full_disk_is_named_as_such(tmp_path):
+    """A 1 MiB tmpfs filled up: SQLite says "disk I/O error" or "database or disk is full"; the
+    learner reads "disk full" either way, and the rows already saved are still there."""
+    import subprocess
+    _root_only()
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], check=True)
+    try:
+        db = ProgressDB(disk / "p.sqlite")
+        db.record("tag.add-tag", True)
+        filler = disk / "filler"
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        with pytest.raises(ProgressUnavailable) as err:
+            for i in range(200):  # until a write needs a page that is not there
+                db.record("tag.add-tag", False, "x" * 4000)
+        assert "disk full" in err.value.render() and "磁盘已满" in err.value.render(), err.value.render()
+        filler.unlink()
+        assert db.rows(["tag.add-tag"])[0].passed
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_an_immutable_database_is_named_as_such(tmp_path):
+    import subprocess
+    _root_only()
+    path = tmp_path / "p.sqlite"
+    ProgressDB(path).record("tag.add-tag", True)
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+        pytest.skip("this filesystem has no immutable flag")
+    try:
+        with pytest.raises(ProgressUnavailable) as err:
+            ProgressDB(path).record("tag.add-tag", False)
+        assert "database not writable" in err.value.render(), err.value.render()
+    finally:
+        subprocess.run(["chattr", "-i", str(path)])
+    assert ProgressDB(path).rows(["tag.add-tag"])[0].passed

@@ -115,6 +115,12 @@ class RegistryClient:
         return headers.get("docker-content-digest", ""), json.loads(data)
 
 
+def copy_stamp(source: os.stat_result, copy: os.stat_result) -> str:
+    """What a blob copy looked like when it was made: the cache file it came from (size, mtime)
+    and the copy's own inode and ctime."""
+    return f"{source.st_size} {source.st_mtime_ns} {copy.st_size} {copy.st_ino} {copy.st_ctime_ns}"
+
+
 def write_storage(storage: Path, img: Image) -> None:
     """Put an assembled image straight into the registry's filesystem storage.
 
@@ -122,20 +128,23 @@ def write_storage(storage: Path, img: Image) -> None:
     blobs by digest, and per repository the links for layers, revisions and tags), written as
     files, not uploaded: seeding takes a fraction of a second, not a second of uploading 100 MB
     over loopback. Blobs are copies, never hard links: damage in one sandbox's registry stays
-    there, and a copy whose size or mtime no longer matches the cache's (someone wrote to it)
-    is copied again, so `reset` repairs it.
+    there, and a copy that changed since it was made is copied again, so `reset` repairs it.
+    "Changed" is read from the inode's ctime, noted beside the storage when the copy was made:
+    a write moves it, and unlike the mtime nobody can set it back.
     """
     v2 = storage / "docker" / "registry" / "v2"
     repo = v2 / "repositories" / img.repository
+    stamps = storage / "dockerlearn-copies"  # outside docker/registry/v2: the registry never looks here
 
     def blob(digest: str, source: Optional[Path] = None, data: bytes = b"") -> None:
         hexd = digest.split(":", 1)[1]
         target = v2 / "blobs" / "sha256" / hexd[:2] / hexd / "data"
+        stamp = stamps / hexd
         try:
             have = target.stat()
             if source is not None:
                 want = source.stat()
-                if (have.st_size, have.st_mtime_ns) == (want.st_size, want.st_mtime_ns) and have.st_ino != want.st_ino:
+                if stamp.read_text() == copy_stamp(want, have):
                     return
             elif have.st_size == len(data) and target.read_bytes() == data:
                 return
@@ -145,10 +154,13 @@ def write_storage(storage: Path, img: Image) -> None:
         tmp = target.with_name("data.part")
         tmp.unlink(missing_ok=True)
         if source is not None:
-            shutil.copy2(source, tmp)  # copy2 keeps the mtime the check above compares
+            shutil.copy2(source, tmp)
         else:
             tmp.write_bytes(data)
         os.replace(tmp, target)
+        if source is not None:
+            stamps.mkdir(exist_ok=True)
+            stamp.write_text(copy_stamp(source.stat(), target.stat()))
 
     def link(path: Path, digest: str) -> None:
         path.mkdir(parents=True, exist_ok=True)
