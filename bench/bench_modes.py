@@ -9,7 +9,8 @@ container, the idle memory (PSS) of one sandbox; then N sandboxes of N Unix user
 together (rootless), against N sandboxes of root (root mode): the time until all are ready and
 their total memory. Root mode is the baseline: ratios are rootless / root.
 Creates the users dlbench01… (kept) and throwaway homes; destroys every sandbox it made.
-Prints figures; asserts nothing.
+Prints figures, and the issue's targets beside the two that have one (reset after a lesson and
+down with a running container, 2 s each): it exits 1 when a median misses its target.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ sys.path.insert(0, str(REPO))
 from dockerlearn.sandbox import rootless  # noqa: E402
 
 PY = sys.executable
+TARGETS = {"reset after a lesson (s)": 2.0, "down, a container running (s)": 2.0}  # issue 9
 LESSON = """
 docker pull -q debian:bookworm-slim >/dev/null
 docker pull -q busybox >/dev/null
@@ -172,10 +174,15 @@ def main() -> None:
     try:
         print(f"dockerlearn bench: rootless vs root mode, {args.runs} runs each (median)", flush=True)
         figures = {name: single(m, args.runs) for name, m in modes.items()}
-        print(f"  {'figure':<34} {'root (baseline)':>16} {'rootless':>10} {'ratio':>7}")
+        print(f"  {'figure':<34} {'root (baseline)':>16} {'rootless':>10} {'ratio':>7}  target")
+        missed = []
         for key in figures["root"]:
             r, u = figures["root"][key], figures["rootless"][key]
-            print(f"  {key:<34} {r:>16.3f} {u:>10.3f} {u / r if r else float('nan'):>7.2f}", flush=True)
+            target = TARGETS.get(key)
+            verdict = "" if target is None else (f"  ≤ {target:g} ok" if max(r, u) <= target else f"  ≤ {target:g} MISSED")
+            if target is not None and max(r, u) > target:
+                missed.append(key)
+            print(f"  {key:<34} {r:>16.3f} {u:>10.3f} {u / r if r else float('nan'):>7.2f}{verdict}", flush=True)
         for i in range(1, args.users + 1):
             rootless.provision_user(f"dlbench{i:02d}")
         crowds["root"] = [Mode(None) for _ in range(args.users)]
@@ -190,6 +197,8 @@ def main() -> None:
     finally:
         for m in [*modes.values(), *crowds["root"], *crowds["rootless"]]:
             m.cleanup()
+    if missed:
+        raise SystemExit(f"missed the target: {', '.join(missed)}")
 
 
 if __name__ == "__main__":

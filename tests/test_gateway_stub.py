@@ -403,3 +403,20 @@ def test_backend_down_gives_502_in_chinese(tmp_path):
         proc.wait(10)
     log = (tmp_path / "gateway.log").read_text()
     assert "the local registry is not answering" in log and "Traceback" not in log
+
+
+def test_a_burst_of_connections_is_not_kept_waiting(stub, gateway):
+    """Docker opens several connections at once for a pull's layers; 50 at once are all answered.
+    A listen queue of 5 answered them too, but kept some waiting for SYN retries (seconds): the
+    queue must hold a burst (how long it takes is bench/, not a timed test)."""
+    import socket
+    assert gateway_module.Server.request_queue_size >= 64
+    conns = [socket.create_connection(("127.0.0.1", gateway["mirror"]), timeout=10) for _ in range(50)]
+    try:
+        for c in conns:
+            c.sendall(b"GET /v1/_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answers = [c.recv(64) for c in conns]
+    finally:
+        for c in conns:
+            c.close()
+    assert all(a.startswith(b"HTTP/1.1 200") for a in answers)

@@ -83,14 +83,19 @@ def test_two_learners_cannot_reach_each_others_sandbox(learner):
                          "echo \"$REGISTRY_PASSWORD\" | docker login -u student --password-stdin \"$REGISTRY\" >/dev/null 2>&1 && "
                          "docker push -q \"$REGISTRY/a/app:1\" && docker tag busybox \"$REGISTRY/library/secret:1\" && "
                          "docker push -q \"$REGISTRY/library/secret:1\" && "
+                         "{ dockerlearn check tag.add-tag --name rl >/dev/null || true; } && "  # a progress DB of A's
                          "echo \"A_REGISTRY=$REGISTRY\" && echo \"A_MIRROR=$MIRROR\"")
     assert r.returncode == 0, r.stdout + r.stderr
     registry = next(l.split("=", 1)[1] for l in r.stdout.splitlines() if l.startswith("A_REGISTRY="))
     mirror = next(l.split("=", 1)[1] for l in r.stdout.splitlines() if l.startswith("A_MIRROR="))
+    a_progress = Path(learner.pw_dir) / ".local/state/dockerlearn/progress"
+    assert list(a_progress.glob("*.sqlite")), "A has a progress DB for B to try"
     attempt = as_user(other, f"""
         docker -H unix://{a_root}/docker.sock images >/dev/null 2>&1 && echo SOCKET-OPEN || echo SOCKET-REFUSED
         cat {a_root}/sandbox.json >/dev/null 2>&1 && echo STATE-READ || echo STATE-REFUSED
         ls {a_root}/notebooks >/dev/null 2>&1 && echo NOTEBOOKS-READ || echo NOTEBOOKS-REFUSED
+        cat {a_progress}/*.sqlite >/dev/null 2>&1 && echo PROGRESS-READ || echo PROGRESS-REFUSED
+        curl -s "http://{mirror}/v1/search?q=" | grep -q secret && echo MIRROR-SEARCH-LEAKS || echo MIRROR-SEARCH-SEEDS
         curl -s -o /dev/null -w 'CATALOG-%{{http_code}}\\n' http://{registry}/v2/_catalog
         curl -s -o /dev/null -w 'GUESS-%{{http_code}}\\n' -u student:dockerlearn http://{registry}/v2/_catalog
         curl -s -o /dev/null -w 'DELETE-%{{http_code}}\\n' -X DELETE -u student:dockerlearn \\
@@ -113,7 +118,8 @@ def test_two_learners_cannot_reach_each_others_sandbox(learner):
     out = attempt.stdout
     catalog = next(l for l in out.splitlines() if l.startswith("MIRROR-CATALOG"))
     assert "library/busybox" in catalog and "secret" not in catalog and "a/app" not in catalog, catalog
-    for expected in ("SOCKET-REFUSED", "STATE-REFUSED", "NOTEBOOKS-REFUSED", "CATALOG-401", "GUESS-401",
+    for expected in ("SOCKET-REFUSED", "STATE-REFUSED", "NOTEBOOKS-REFUSED", "PROGRESS-REFUSED",
+                     "MIRROR-SEARCH-SEEDS", "CATALOG-401", "GUESS-401",
                      "DELETE-401", "LOGIN-REFUSED", "MIRROR-SECRET-404", "MIRROR-APP-404",
                      "DAEMON-MIRROR-REFUSED", "DAEMON-REGISTRY-REFUSED", "HOST-LOOPBACK-REFUSED"):
         assert expected in out, f"{expected} missing:\n{out}\n{attempt.stderr}"
