@@ -99,3 +99,33 @@ def test_url_ready_needs_a_success_status():
         server.server_close()
         t.join()
     assert not procs.url_ready(f"http://127.0.0.1:{port}/hub/api"), "nothing listens"
+
+
+def test_dockerd_is_its_pidfile_and_its_remembered_start_time(tmp_path, monkeypatch):
+    """dockerd writes its own pidfile: a pid in it is our daemon only with the start time we
+    remembered for it. A stale pidfile may name a reused pid, even one of a process that has the
+    daemon's config on its command line."""
+    from dockerlearn.sandbox.lifecycle import Sandbox, State
+    monkeypatch.setenv("DOCKERLEARN_HOME", str(tmp_path))
+    sb = Sandbox("ident")
+    sb.paths.ensure()
+    impostor = sleeper("dockerd", "--config-file", sb.dockerd_marker)
+    try:
+        sb.paths.pidfile.write_text(f"{impostor.pid}\n")
+        start = procs.start_time(impostor.pid)
+        # A state from before dockerd's start time was kept: the config file alone tells, as it did.
+        State().save(sb.paths.state_file)
+        assert sb._alive("dockerd") and sb.dockerd_pid() == impostor.pid
+        for pid, when, ours in ((impostor.pid, start, True), (impostor.pid, start + 1, False),
+                                (impostor.pid + 1, start, False)):
+            State(dockerd_pid=pid, dockerd_start=when).save(sb.paths.state_file)
+            assert sb._alive("dockerd") is ours, (pid, when)
+            assert sb.dockerd_pid() == (impostor.pid if ours else None)
+        sb._stop("dockerd")  # the remembered daemon is another process: not this one
+        assert impostor.poll() is None
+        sb.paths.pidfile.unlink()
+        State(dockerd_pid=impostor.pid, dockerd_start=start).save(sb.paths.state_file)
+        assert not sb._alive("dockerd"), "no pidfile, no daemon"
+    finally:
+        impostor.kill()
+        impostor.wait()

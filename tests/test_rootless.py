@@ -28,6 +28,7 @@ def test_rootless_sandbox_runs_and_is_a_boundary(learner):
     r = as_user(learner, """
         set -e
         dockerlearn up --name rl --no-debian -q
+        dockerlearn status --name rl | grep -q 'dockerd：         运行中' && echo DOCKERD-KNOWN
         eval "$(dockerlearn env --name rl)"
         docker info --format 'OPTS {{.SecurityOptions}}'
         docker run --rm busybox sh -c 'echo "UIDMAP $(head -n 1 /proc/self/uid_map)"'
@@ -40,6 +41,7 @@ def test_rootless_sandbox_runs_and_is_a_boundary(learner):
     out = r.stdout + r.stderr
     assert r.returncode == 0 and "DONE" in out, out
     assert "name=rootless" in out, "the daemon runs in rootless mode"
+    assert "DOCKERD-KNOWN" in out, "the daemon under rootlesskit is known as ours (its pidfile and start time)"
     uidmap = next(l for l in out.splitlines() if l.startswith("UIDMAP")).split()
     assert uidmap[1:3] == ["0", str(learner.pw_uid)], f"container root is the learner's own uid: {uidmap}"
     assert "REFUSED" in out and not canary.exists(), "a container must not write a root-owned host file"

@@ -147,6 +147,50 @@ def test_kill9_stale_pidfile_and_socket_recovered(make_sandbox):
     assert len(containerds) == 1
 
 
+def test_stale_dockerd_pidfile_naming_another_process(make_sandbox):
+    """After a kill -9, the pid in dockerd's pidfile may be reused by any process. It is not taken
+    for the sandbox's daemon: not even one with the daemon's config on its command line (the start
+    time we remembered tells), and `up` starts a real one and leaves the other process alone."""
+    sb = make_sandbox("stalepid")
+    cli_up(sb)
+    pid = sb.dockerd_pid()
+    st = sb.state
+    assert (st.dockerd_pid, st.dockerd_start) == (pid, procs.start_time(pid)), "dockerd's identity is remembered"
+    os.kill(pid, signal.SIGKILL)
+    wait_dead(pid)
+
+    def stopped() -> None:
+        assert sb.dockerd_pid() is None and not sb._alive("dockerd")
+        status = cli("status", "--name", sb.name)
+        assert status.returncode == 1 and "dockerd：         已停止 (stopped)" in status.stdout, status.stdout
+
+    lookalike = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)",
+                                  "dockerd", "--config-file", sb.dockerd_marker])
+    other = subprocess.Popen(["sleep", "600"])
+    try:
+        deadline = time.monotonic() + 10
+        while not procs.alive(lookalike.pid, sb.dockerd_marker):
+            assert time.monotonic() < deadline, procs.cmdline(lookalike.pid)
+            time.sleep(0.05)
+        sb.paths.pidfile.write_text(f"{lookalike.pid}\n")
+        stopped()
+        lookalike.kill()
+        lookalike.wait()
+        sb.paths.pidfile.write_text(f"{other.pid}\n")
+        stopped()
+
+        cli_up(sb)
+        new = sb.dockerd_pid()
+        assert new not in (None, pid, other.pid)
+        assert "dockerd：         运行中 (running)" in ok(cli("status", "--name", sb.name)).stdout
+        assert other.poll() is None, "up stopped a process that was not the sandbox's"
+        assert ok(sb.run(["version", "--format", "{{.Server.Version}}"])).stdout.strip()
+    finally:
+        for proc in (lookalike, other):
+            proc.kill()
+            proc.wait()
+
+
 def test_daemon_killed_mid_lesson(make_sandbox):
     """dockerd dies while a container runs: status says so (exit 1), up brings it back with the images."""
     sb = make_sandbox("midlesson")

@@ -31,13 +31,14 @@ def as_user(user: pwd.struct_passwd, script: str, timeout: float = 300) -> subpr
 def as_user_argv(user: pwd.struct_passwd, script: str, **env_vars: str) -> list[str]:
     """The command line of as_user, for a process the test keeps running (a JupyterLab)."""
     python = sys.executable
-    probe = subprocess.run(["runuser", "-u", user.pw_name, "--", python, "-c", "import dockerlearn.cli"],
-                           capture_output=True, cwd="/")
+    probe = subprocess.run(["runuser", "-u", user.pw_name, "--", "env", f"PYTHONPATH={REPO}", python, "-c",
+                            "import dockerlearn.cli"], capture_output=True, cwd="/")
     if probe.returncode:
         pytest.skip(f"{python} or {REPO} is not readable by other users here (e.g. a checkout in /root)")
     bin_dir = Path(user.pw_dir) / ".dl-test-bin"
     env = ["env", "-i", f"HOME={user.pw_dir}", f"USER={user.pw_name}", "LANG=C.UTF-8",
-           f"PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin", f"DLPY={python}"]
+           f"PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin", f"DLPY={python}",
+           f"PYTHONPATH={REPO}"]  # this checkout, not the one the venv has installed (a worktree's tests)
     setup = (f'mkdir -p {bin_dir} && printf "#!/bin/sh\\nexec $DLPY -m dockerlearn \\"\\$@\\"\\n" > {bin_dir}/dockerlearn'
              f' && chmod +x {bin_dir}/dockerlearn; cd ~; ')
     env += [f"{k}={v}" for k, v in env_vars.items()]

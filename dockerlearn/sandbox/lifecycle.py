@@ -24,7 +24,7 @@ from base64 import b64encode
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from . import procs, registry, rootless, seeds
 from ..errors import EnvironmentProblem, MissingPackage, SandboxDown, StartFailed, docker_error_kind
@@ -52,6 +52,8 @@ class State:
     registry_start: int = 0  # with the pid, the process's identity (procs.start_time)
     gateway_pid: int = 0
     gateway_start: int = 0
+    dockerd_pid: int = 0  # dockerd writes its own pidfile: these say which pid in it is ours, and since when
+    dockerd_start: int = 0
     rootless: bool = False
     userns: str = ""  # a rootless daemon's user namespace ("user:[4026532...]"), to find all its processes
     seeded: dict = field(default_factory=dict)  # "busybox:latest" -> image ID
@@ -72,19 +74,32 @@ class State:
 
 @dataclass(frozen=True)
 class Service:
-    """One process of a sandbox, defined once: how it is told from every other process, where it
-    logs, and how long it gets to stop. Start, status, down and the sweep all go through it."""
-    name: str  # registry, gateway, dockerd: also the State field prefix for the first two
+    """One process of a sandbox, defined once: how it is started (its command line, environment
+    and readiness), how it is told from every other process, where it logs, and how long it gets
+    to stop. Start, status, down and the sweep all go through it."""
+    name: str  # registry, gateway, dockerd: also the State field prefix (<name>_pid, <name>_start)
     what: str  # as messages name it
     marker: str  # its own config file, a whole argument that no other process has
     log: Path
     stop_timeout: float
+    argv: Callable[["State", list], list] = lambda st, launcher: []  # writes its config, gives its command line
+    env: Callable[["State"], Optional[dict]] = lambda st: None
+    ready: Callable[["State"], bool] = lambda st: True
+    ready_timeout: float = 15.0
+    hint: str = ""  # for a start that fails
+    pidfile: Optional[Path] = None  # a daemon that writes its own (dockerd)
 
-    def pid(self, st: "State", pidfile: Path) -> tuple[Optional[int], int]:
-        """(pid, start time): from the state for the services we spawn; dockerd writes its pidfile."""
-        if self.name == "dockerd":
-            return procs.read_pid(pidfile), 0
-        return getattr(st, f"{self.name}_pid"), getattr(st, f"{self.name}_start")
+    def pid(self, st: "State") -> tuple[Optional[int], int]:
+        """(pid, start time) of our process. A daemon's own pidfile names it only when that pid is
+        the one we remembered: a stale pidfile's pid may since be any other process's. A state from
+        before dockerd's start time was kept has none: then the marker alone tells."""
+        remembered = getattr(st, f"{self.name}_pid"), getattr(st, f"{self.name}_start")
+        if self.pidfile is None:
+            return remembered
+        pid = procs.read_pid(self.pidfile)
+        if not remembered[1]:
+            return pid, 0
+        return (pid, remembered[1]) if pid == remembered[0] else (None, 0)
 
     def remember(self, st: "State", pid: int) -> None:
         setattr(st, f"{self.name}_pid", pid)
@@ -269,24 +284,55 @@ class Sandbox:
         p = self.paths
         return {
             "registry": Service("registry", "本地镜像仓库 docker-registry", self.registry_marker,
-                                p.registry_dir / "registry.log", 5.0),
-            "gateway": Service("gateway", "仓库网关 gateway", self.gateway_marker, p.root / "gateway.log", 5.0),
-            "dockerd": Service("dockerd", "dockerd", self.dockerd_marker, p.dockerd_log, 15.0),
+                                p.registry_dir / "registry.log", 5.0, argv=self._registry_argv,
+                                ready=lambda st: procs.http_ready(st.backend_port),
+                                hint="查看日志；端口被占用时再运行一次 dockerlearn up 会换一个端口。"),
+            "gateway": Service("gateway", "仓库网关 gateway", self.gateway_marker, p.root / "gateway.log", 5.0,
+                               argv=self._gateway_argv, env=lambda st: self._gateway_env(),
+                               ready=lambda st: procs.http_ready(st.mirror_port) and procs.http_ready(st.registry_port)),
+            "dockerd": Service("dockerd", "dockerd", self.dockerd_marker, p.dockerd_log, 15.0,
+                               argv=self._dockerd_argv, env=self._dockerd_env, ready=lambda st: self.dockerd_ready(),
+                               ready_timeout=DOCKERD_TIMEOUT, pidfile=p.pidfile,
+                               hint="dockerd 需要 overlay 文件系统；普通用户还需要 rootlesskit 和从属 ID 范围。"
+                                    "日志里通常写明了原因。"),
         }
 
     def _alive(self, name: str, st: Optional[State] = None) -> bool:
         svc = self.services[name]
-        pid, start = svc.pid(st or self.state, self.paths.pidfile)
+        pid, start = svc.pid(st or self.state)
         return procs.alive(pid, svc.marker, start)
 
     def _stop(self, name: str, st: Optional[State] = None) -> None:
         svc = self.services[name]
-        pid, start = svc.pid(st or self.state, self.paths.pidfile)
+        pid, start = svc.pid(st or self.state)
         procs.stop(pid, svc.marker, timeout=svc.stop_timeout, start=start)
 
+    def _spawn(self, name: str, st: State, started: list, launcher: Sequence[str] = ()) -> subprocess.Popen:
+        """Start one service: its command line (its config written), remembered in the state at
+        once (a kill from here on leaves a state that knows its pid), and in `started` for the
+        clean-up of a failed `up`."""
+        svc = self.services[name]
+        proc = procs.spawn(svc.argv(st, list(launcher)), svc.log, env=svc.env(st))
+        svc.remember(st, proc.pid)  # rootless dockerd: its rootlesskit, until the daemon is ready
+        st.save(self.paths.state_file)
+        started.append((proc.pid, svc.marker))
+        return proc
+
+    def _wait_ready(self, name: str, st: State, proc: Optional[subprocess.Popen]) -> None:
+        """Until the service answers; proc, when we just spawned it, must not exit meanwhile."""
+        svc = self.services[name]
+        procs.wait_until(lambda: svc.ready(st), what=svc.what, timeout=svc.ready_timeout, log=svc.log,
+                         proc=proc, hint=svc.hint)
+        if proc is not None and svc.pidfile is not None:
+            # The daemon's own word, now that it is up: under rootlesskit, the pid we spawned is not it.
+            pid = procs.read_pid(svc.pidfile)
+            if pid is not None and pid != getattr(st, f"{name}_pid"):
+                svc.remember(st, pid)
+                st.save(self.paths.state_file)
+
     def dockerd_pid(self) -> Optional[int]:
-        pid = procs.read_pid(self.paths.pidfile)
-        return pid if procs.alive(pid, self.dockerd_marker) else None
+        pid, start = self.services["dockerd"].pid(self.state)
+        return pid if procs.alive(pid, self.dockerd_marker, start) else None
 
     def dockerd_ready(self) -> bool:
         return unix_http(self.paths.socket) == b"OK"
@@ -376,9 +422,7 @@ class Sandbox:
         gw_config = p.root / "gateway.json"
         if st.rootless:
             # The daemon's namespace first: the registry and the gateway live in its network.
-            dockerd_proc = self._start_namespace(st)
-            if dockerd_proc:
-                started.append((dockerd_proc.pid, self.dockerd_marker))
+            dockerd_proc = self._start_namespace(st, started)
         launcher = self._launcher(st)
 
         # Registry first: seeding needs it, and dockerd's mirror points at its gateway.
@@ -388,12 +432,7 @@ class Sandbox:
             patience = 2.0 if self._stop_orphans("registry") else 0.0
             if not st.rootless:  # rootless: the ports are the ones the namespace publishes
                 st.backend_port = self._pick_port(st.backend_port, patience=patience)
-            cfg = registry.write_config(p.registry_dir, p.registry_storage, st.backend_port, st.service_password,
-                                        st.student_password)
-            reg_proc = procs.spawn([*launcher, "docker-registry", "serve", str(cfg)], p.registry_dir / "registry.log")
-            self.services["registry"].remember(st, reg_proc.pid)
-            st.save(p.state_file)  # at once: a kill from here on leaves a state that knows its pid
-            started.append((reg_proc.pid, self.registry_marker))
+            reg_proc = self._spawn("registry", st, started, launcher)
         if self._alive("gateway", st) and _json(gw_config).get("backend_port") != st.backend_port:
             self._stop("gateway", st)  # the registry came back on another port
         if not self._alive("gateway", st):
@@ -402,42 +441,30 @@ class Sandbox:
                 st.mirror_port = self._pick_port(st.mirror_port, avoid={st.backend_port}, patience=patience)
                 st.registry_port = self._pick_port(st.registry_port, avoid={st.backend_port, st.mirror_port},
                                                    patience=patience)
-            self._write_gateway_config(st)
-            gw_proc = procs.spawn([*launcher, sys.executable, "-m", "dockerlearn.sandbox.gateway", str(gw_config)],
-                                  p.root / "gateway.log", env=self._gateway_env())
-            self.services["gateway"].remember(st, gw_proc.pid)
-            st.save(p.state_file)
-            started.append((gw_proc.pid, str(gw_config)))
+            gw_proc = self._spawn("gateway", st, started, launcher)
         if not st.rootless:
             if self.dockerd_pid() is not None and not self._daemon_follows(st):
                 # The gateway came back on other ports: the daemon's mirror and proxy must follow it.
                 self._stop("dockerd", st)
             if self.dockerd_pid() is None or not self.dockerd_ready():
-                dockerd_proc = self._start_dockerd(st)
-                started.append((dockerd_proc.pid, self.dockerd_marker))
+                dockerd_proc = self._spawn("dockerd", st, started)
         st.save(p.state_file)
 
         # While dockerd boots, the registry gets its seeds.
         if reg_proc:
-            procs.wait_until(lambda: procs.http_ready(st.backend_port), what="本地镜像仓库 docker-registry",
-                             timeout=15, log=p.registry_dir / "registry.log", proc=reg_proc,
-                             hint="查看日志；端口被占用时再运行一次 dockerlearn up 会换一个端口。")
+            self._wait_ready("registry", st, reg_proc)
         if gw_proc:
-            procs.wait_until(lambda: procs.http_ready(st.mirror_port) and procs.http_ready(st.registry_port),
-                             what="仓库网关 gateway", timeout=15, log=p.root / "gateway.log", proc=gw_proc)
+            self._wait_ready("gateway", st, gw_proc)
         if reg_proc or not self._seeds_in_place(st):
             st.seeded = self._seed()
             st.save(p.state_file)
-        procs.wait_until(self.dockerd_ready, what="dockerd", timeout=DOCKERD_TIMEOUT, log=p.dockerd_log,
-                         proc=dockerd_proc,
-                         hint="dockerd 需要 overlay 文件系统；普通用户还需要 rootlesskit 和从属 ID 范围。"
-                              "日志里通常写明了原因。")
+        self._wait_ready("dockerd", st, dockerd_proc)
         if dockerd_proc and st.rootless:
             st.userns = rootless.userns_of(self.dockerd_pid() or 0) or ""
             st.save(p.state_file)
         self._say(f"沙箱 {self.name} 已就绪（{time.monotonic() - t0:.1f} 秒）：DOCKER_HOST=unix://{p.socket}")
 
-    def _start_namespace(self, st: State) -> Optional[subprocess.Popen]:
+    def _start_namespace(self, st: State, started: list) -> Optional[subprocess.Popen]:
         """Rootless: (re)start the daemon under rootlesskit when its namespace is gone, and with it
         the registry and the gateway, which lived in the old network. None when all is up."""
         p = self.paths
@@ -453,8 +480,7 @@ class Sandbox:
         st.registry_port = self._pick_port(st.registry_port, avoid={st.backend_port, st.mirror_port}, patience=2.0)
         st.public_mirror_port = self._pick_port(st.public_mirror_port, patience=0,
                                                 avoid={st.backend_port, st.mirror_port, st.registry_port})
-        proc = self._start_dockerd(st)
-        st.save(p.state_file)
+        proc = self._spawn("dockerd", st, started)
         procs.wait_until(lambda: rootless.child_pid(p.rootlesskit_dir) is not None, what="rootlesskit",
                          timeout=15, log=p.dockerd_log, proc=proc,
                          hint="rootlesskit 需要从属 ID 范围和可用的 /dev/net/tun：请管理员运行 sudo bash scripts/setup。")
@@ -469,6 +495,15 @@ class Sandbox:
         if pid is None:
             raise SandboxDown(self.name)
         return rootless.enter(pid)
+
+    def _registry_argv(self, st: State, launcher: list) -> list[str]:
+        cfg = registry.write_config(self.paths.registry_dir, self.paths.registry_storage, st.backend_port,
+                                    st.service_password, st.student_password)
+        return [*launcher, "docker-registry", "serve", str(cfg)]
+
+    def _gateway_argv(self, st: State, launcher: list) -> list[str]:
+        self._write_gateway_config(st)
+        return [*launcher, sys.executable, "-m", "dockerlearn.sandbox.gateway", self.gateway_marker]
 
     def _write_gateway_config(self, st: State) -> None:
         p = self.paths
@@ -571,7 +606,9 @@ class Sandbox:
                     ["ip", "link", "set", name, "up"]):
             subprocess.run(cmd, check=True, capture_output=True)
 
-    def _start_dockerd(self, st: State) -> subprocess.Popen:
+    def _dockerd_argv(self, st: State, launcher: list) -> list[str]:
+        """dockerd's command line, its config written. It makes its own launcher: rootless, it is
+        the namespace (rootlesskit) the registry and the gateway are then started in."""
         p = self.paths
         # After a crash or kill -9: a stale pidfile or socket, a hung dockerd, an orphaned shim with
         # its container, or containerd's pidfile naming a zombie must not stop (or slow) the new daemon.
@@ -582,6 +619,19 @@ class Sandbox:
             _private_dir(p.exec_root.parent)
         p.exec_root.mkdir(parents=True, exist_ok=True)
         p.daemon_json.write_text(json.dumps(self.daemon_config(st), indent=2))
+        argv = ["dockerd", "--config-file", str(p.daemon_json)]
+        if st.rootless:
+            p.rootlesskit_dir.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(p.rootlesskit_dir, ignore_errors=True)
+            (p.root / "xdg-runtime").mkdir(mode=0o700, exist_ok=True)  # see _dockerd_env
+            # The host's mirror port leads to the gateway's public view: seeds only.
+            ports = [(st.backend_port, st.backend_port), (st.mirror_port, st.public_mirror_port),
+                     (st.registry_port, st.registry_port)]
+            argv = rootless.wrap(argv, p.rootlesskit_dir, ports,
+                                 rootless.slirp_wrapper(self.ensure_bin()))
+        return argv
+
+    def _dockerd_env(self, st: State) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
         env["PATH"] = service_path(env.get("PATH"))  # dockerd finds containerd and runc on it
         # The daemon's only way out is our gateway, which refuses it: no traffic to Docker Hub,
@@ -589,19 +639,9 @@ class Sandbox:
         proxy = f"http://127.0.0.1:{st.mirror_port}"
         env.update({"HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "http_proxy": proxy, "https_proxy": proxy,
                     "NO_PROXY": "127.0.0.1,localhost,::1", "no_proxy": "127.0.0.1,localhost,::1"})
-        argv = ["dockerd", "--config-file", str(p.daemon_json)]
         if st.rootless:
-            p.rootlesskit_dir.parent.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(p.rootlesskit_dir, ignore_errors=True)
-            runtime = p.root / "xdg-runtime"  # the rootless daemon wants one, private to the user
-            runtime.mkdir(mode=0o700, exist_ok=True)
-            env["XDG_RUNTIME_DIR"] = str(runtime)
-            # The host's mirror port leads to the gateway's public view: seeds only.
-            ports = [(st.backend_port, st.backend_port), (st.mirror_port, st.public_mirror_port),
-                     (st.registry_port, st.registry_port)]
-            argv = rootless.wrap(argv, p.rootlesskit_dir, ports,
-                                 rootless.slirp_wrapper(self.ensure_bin()))
-        return procs.spawn(argv, p.dockerd_log, env=env)
+            env["XDG_RUNTIME_DIR"] = str(self.paths.root / "xdg-runtime")  # the rootless daemon wants one, private to the user
+        return env
 
     def registry_client(self, user: str = SERVICE_USER, password: Optional[str] = None) -> registry.RegistryClient:
         """Straight to the backend registry (the service account sees everything)."""
