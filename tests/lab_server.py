@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -15,25 +17,53 @@ from dockerlearn.errors import StartFailed
 
 
 @contextmanager
-def running_lab(argv: list[str], env: dict, port: int, token: str, log_path: Path):
-    """Yield the base URL of a JupyterLab started with argv, once /api/status answers."""
+def running_lab(argv: list[str], env: Optional[dict], port: int, token: str, log_path: Path, *,
+                own_session: bool = False, timeout: float = 60):
+    """Yield the base URL of a JupyterLab started with argv, once /api/status answers.
+    own_session: argv starts a group (runuser, the lab, its kernels), stopped as a whole."""
     log = open(log_path, "w")
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd="/" if own_session else None,
+                            start_new_session=own_session)
+    stop = (lambda sig: os.killpg(proc.pid, sig)) if own_session else proc.send_signal
     base = f"http://127.0.0.1:{port}"
     try:
         try:
             procs.wait_until(lambda: procs.url_ready(f"{base}/api/status?token={token}"), what="JupyterLab",
-                             timeout=60, log=log_path, proc=proc)
+                             timeout=timeout, log=log_path, proc=proc)
         except StartFailed as e:
             pytest.fail(e.render())
         yield base
     finally:
-        proc.terminate()
+        stop(signal.SIGTERM)
         try:
-            proc.wait(15)
+            proc.wait(20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            stop(signal.SIGKILL)
+            proc.wait()
         log.close()
+
+
+@contextmanager
+def chromium_page(url: str, failure_png: Path):
+    """A page of Debian's chromium (headless, loopback only) at url; on a timeout or a failed
+    assertion inside the block, a full-page screenshot goes to failure_png first."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+    failure_png.parent.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url)
+            try:
+                yield page
+            except (PlaywrightTimeout, AssertionError):
+                page.screenshot(path=str(failure_png), full_page=True)
+                raise
+        finally:
+            browser.close()
 
 
 @contextmanager
@@ -81,3 +111,16 @@ def run_all(page, timeout_s: float = 420) -> None:
             time.sleep(1)
     page.wait_for_function(f"() => !({running})()", timeout=int(timeout_s * 1000))
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+
+
+def type_answer(page, exercise_id: str, command: str) -> None:
+    """Type command into the learner's answer cell (the one just above check("exercise_id")),
+    replacing what is there, run it with Shift+Enter and wait until it has run."""
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    sources = cells.locator(".jp-InputArea-editor").all_inner_texts()
+    answer = cells.nth(next(i for i, s in enumerate(sources) if f'check("{exercise_id}")' in s) - 1)
+    answer.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(command)
+    page.keyboard.press("Shift+Enter")
+    answer.locator(".jp-InputArea-prompt", has_text="[").filter(has_not_text="*").wait_for(timeout=60_000)

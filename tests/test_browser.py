@@ -12,7 +12,7 @@ import pytest
 from dockerlearn.course.notebook_builder import NOTEBOOKS_DIR
 from dockerlearn.sandbox.procs import free_port
 from dockerlearn.course.lessonfile import REPO_ROOT
-from tests.lab_server import dockerlearn_lab, run_all, running_lab
+from tests.lab_server import chromium_page, dockerlearn_lab, run_all, running_lab, type_answer
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -64,65 +64,46 @@ def lab(fresh_sandbox, tmp_path):
 
 
 def test_learner_runs_the_pilot_and_gets_a_tick(lab, fresh_sandbox):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(lab)
-            run_all(page)
-            panel = page.locator(".dockerlearn-panel", has_text="tag.add-tag")
-            panel.wait_for(timeout=120_000)
-            page.locator(".dockerlearn-panel", has_text="tag.registry-name").wait_for(timeout=120_000)
-            # The panel shows its prompt as written: $REGISTRY stays $REGISTRY, no formula.
-            from dockerlearn.checks import exercises
-            shown = page.evaluate("""() => { const e = [...document.querySelectorAll('.dockerlearn-exercise')]
-                .find(e => e.textContent.includes('tag.registry-name')).querySelector('div').cloneNode(true);
-                e.querySelectorAll('br').forEach(b => b.replaceWith('\\n'));
-                return [e.textContent, e.querySelectorAll('mjx-container').length]; }""")
-            assert shown == [exercises()["tag.registry-name"].prompt, 0]
+    with chromium_page(lab, ARTIFACTS / "failure.png") as page:
+        run_all(page)
+        panel = page.locator(".dockerlearn-panel", has_text="tag.add-tag")
+        panel.wait_for(timeout=120_000)
+        page.locator(".dockerlearn-panel", has_text="tag.registry-name").wait_for(timeout=120_000)
+        # The panel shows its prompt as written: $REGISTRY stays $REGISTRY, no formula.
+        from dockerlearn.checks import exercises
+        shown = page.evaluate("""() => { const e = [...document.querySelectorAll('.dockerlearn-exercise')]
+            .find(e => e.textContent.includes('tag.registry-name')).querySelector('div').cloneNode(true);
+            e.querySelectorAll('br').forEach(b => b.replaceWith('\\n'));
+            return [e.textContent, e.querySelectorAll('mjx-container').length]; }""")
+        assert shown == [exercises()["tag.registry-name"].prompt, 0]
 
-            # The learner's answer goes in the empty cell just above the panel.
-            cells = page.locator(".jp-Notebook .jp-Cell")
-            sources = cells.locator(".jp-InputArea-editor").all_inner_texts()
-            index = next(i for i, s in enumerate(sources) if 'check("tag.add-tag")' in s)
-            answer = cells.nth(index - 1)
-            answer.locator(".jp-InputArea-editor").click()
-            page.keyboard.type("%docker tag busybox:latest mybusybox:v1")
-            page.keyboard.press("Shift+Enter")
-            answer.locator(".jp-InputArea-prompt", has_text="[").filter(has_not_text="*").wait_for(timeout=60_000)
-            deadline = time.monotonic() + 30
-            while fresh_sandbox.run(["image", "inspect", "mybusybox:v1"]).returncode != 0:
-                assert time.monotonic() < deadline, "the typed command never reached the sandbox"
-                time.sleep(0.2)
+        # The learner's answer goes in the empty cell just above the panel.
+        type_answer(page, "tag.add-tag", "%docker tag busybox:latest mybusybox:v1")
+        deadline = time.monotonic() + 30
+        while fresh_sandbox.run(["image", "inspect", "mybusybox:v1"]).returncode != 0:
+            assert time.monotonic() < deadline, "the typed command never reached the sandbox"
+            time.sleep(0.2)
 
-            panel.get_by_role("button", name="检查").click()
-            verdict = panel.locator(".dockerlearn-verdict")
-            verdict.wait_for(timeout=30_000)
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('.dockerlearn-verdict')].some(e => e.textContent.includes('✅'))",
-                timeout=30_000)
-            assert "✅" in verdict.inner_text()
-            assert "mybusybox:v1" in verdict.inner_text()
-            panel.get_by_role("button", name="提示 (0/2)").wait_for(timeout=10_000)
-            hint = panel.locator("button", has_text="提示")
-            hint.click()
-            assert "docker tag" in panel.locator(".dockerlearn-hints").inner_text()
-            hint.click()
-            hint.click()  # past the last hint: a visible end, and still not the answer
-            panel.locator(".dockerlearn-no-more-hints").wait_for(timeout=10_000)
-            assert "没有更多提示了" in panel.inner_text()
-            assert "mybusybox:v1" not in panel.locator(".dockerlearn-hints").inner_text()
-            panel.scroll_into_view_if_needed()
-            panel.screenshot(path=str(ARTIFACTS / "check-panel.png"))
-            page.screenshot(path=str(ARTIFACTS / "pilot-notebook.png"))
-        except (PlaywrightTimeout, AssertionError):
-            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        panel.get_by_role("button", name="检查").click()
+        verdict = panel.locator(".dockerlearn-verdict")
+        verdict.wait_for(timeout=30_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.dockerlearn-verdict')].some(e => e.textContent.includes('✅'))",
+            timeout=30_000)
+        assert "✅" in verdict.inner_text()
+        assert "mybusybox:v1" in verdict.inner_text()
+        panel.get_by_role("button", name="提示 (0/2)").wait_for(timeout=10_000)
+        hint = panel.locator("button", has_text="提示")
+        hint.click()
+        assert "docker tag" in panel.locator(".dockerlearn-hints").inner_text()
+        hint.click()
+        hint.click()  # past the last hint: a visible end, and still not the answer
+        panel.locator(".dockerlearn-no-more-hints").wait_for(timeout=10_000)
+        assert "没有更多提示了" in panel.inner_text()
+        assert "mybusybox:v1" not in panel.locator(".dockerlearn-hints").inner_text()
+        panel.scroll_into_view_if_needed()
+        panel.screenshot(path=str(ARTIFACTS / "check-panel.png"))
+        page.screenshot(path=str(ARTIFACTS / "pilot-notebook.png"))
     assert (ARTIFACTS / "check-panel.png").stat().st_size > 1000
 
 

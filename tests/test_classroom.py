@@ -19,7 +19,7 @@ import pytest
 
 from dockerlearn.sandbox import procs
 from dockerlearn.errors import StartFailed
-from tests.lab_server import run_all
+from tests.lab_server import run_all, type_answer
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.daemon]
@@ -123,14 +123,7 @@ def test_classroom_students_teacher_and_dashboard(hub):
             panel = page.locator(".dockerlearn-panel", has_text="tag.add-tag")
             panel.wait_for(timeout=180_000)
             page.locator(".dockerlearn-panel", has_text="tag.registry-name").wait_for(timeout=180_000)
-            cells = page.locator(".jp-Notebook .jp-Cell")
-            sources = cells.locator(".jp-InputArea-editor").all_inner_texts()
-            index = next(i for i, s in enumerate(sources) if 'check("tag.add-tag")' in s)
-            answer = cells.nth(index - 1)
-            answer.locator(".jp-InputArea-editor").click()
-            page.keyboard.type("%docker tag busybox:latest mybusybox:v1")
-            page.keyboard.press("Shift+Enter")
-            answer.locator(".jp-InputArea-prompt", has_text="[").filter(has_not_text="*").wait_for(timeout=60_000)
+            type_answer(page, "tag.add-tag", "%docker tag busybox:latest mybusybox:v1")
             deadline = time.monotonic() + 60
             while True:
                 panel.get_by_role("button", name="检查").click()

@@ -12,17 +12,12 @@ from pathlib import Path
 import pytest
 
 from dockerlearn.sandbox import procs
-from dockerlearn.errors import StartFailed
-from tests.lab_server import run_all
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.lab_server import chromium_page, run_all, running_lab, type_answer
+from tests.test_browser import ARTIFACTS, CHROMIUM
 from tests.unix_users import as_user, as_user_argv, ensure_user, user_processes
 
 pytestmark = [pytest.mark.browser, pytest.mark.daemon]
 NAME = "lab"  # the learner's sandbox
-
-
-def uid_of(pid: int) -> int:
-    return os.stat(f"/proc/{pid}").st_uid
 
 
 @pytest.fixture
@@ -39,73 +34,40 @@ def learner_lab(tmp_path):
     copy = Path(user.pw_dir) / f".local/state/dockerlearn/sandboxes/{NAME}/notebooks/02-tag.ipynb"
     copy.unlink(missing_ok=True)
     port, token = procs.free_port(), "dockerlearn-learner"
-    log_path = tmp_path / "lab.log"
-    log = open(log_path, "w")
     argv = as_user_argv(user, f"exec dockerlearn lab --name {NAME} --no-browser --port {port}", JUPYTER_TOKEN=token,
                         JUPYTER_CONFIG_DIR=f"{user.pw_dir}/.dl-test-jupyter")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd="/", start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     try:
-        try:
-            procs.wait_until(lambda: procs.url_ready(f"{base}/api/status?token={token}"), what="JupyterLab",
-                             timeout=90, log=log_path, proc=proc)
-        except StartFailed as e:
-            pytest.fail(e.render())
-        yield user, f"{base}/lab/tree/02-tag.ipynb?token={token}", proc
+        with running_lab(argv, None, port, token, tmp_path / "lab.log", own_session=True, timeout=90) as base:
+            yield user, f"{base}/lab/tree/02-tag.ipynb?token={token}"
     finally:
-        os.killpg(proc.pid, 15)  # runuser, the lab and its kernels: one session of their own
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-        log.close()
         r = as_user(user, f"dockerlearn destroy --name {NAME}")
         assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_an_ordinary_user_runs_the_lab_and_gets_a_tick(learner_lab, sandbox):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
-    user, url, proc = learner_lab
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(url)
-            run_all(page)
-            panel = page.locator(".dockerlearn-panel", has_text="tag.add-tag")
-            panel.wait_for(timeout=120_000)
-            # A wrong answer first, then the right one, typed into the answer cell above the panel.
-            cells = page.locator(".jp-Notebook .jp-Cell")
-            sources = cells.locator(".jp-InputArea-editor").all_inner_texts()
-            answer = cells.nth(next(i for i, s in enumerate(sources) if 'check("tag.add-tag")' in s) - 1)
-            verdicts = []
-            for command in ("%docker tag busybox:latest mybusybox:v2", "%docker tag busybox:latest mybusybox:v1"):
-                answer.locator(".jp-InputArea-editor").click()
-                page.keyboard.press("Control+A")
-                page.keyboard.type(command)
-                page.keyboard.press("Shift+Enter")
-                answer.locator(".jp-InputArea-prompt", has_text="[").filter(has_not_text="*").wait_for(timeout=60_000)
-                time.sleep(1)  # the cell's prompt number is set just before its output lands
-                verdict = panel.locator(".dockerlearn-verdict")
-                before = verdict.inner_text() if verdict.count() else ""
-                panel.get_by_role("button", name="检查").click()
-                deadline = time.monotonic() + 30
-                while True:
-                    text = verdict.inner_text() if verdict.count() else ""
-                    if text != before and ("✅" in text or "❌" in text):
-                        break
-                    assert time.monotonic() < deadline, f"no new verdict after 检查: {text!r}"
-                    time.sleep(0.3)
-                verdicts.append(text)
-            panel.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "learner-lab.png"))
-        except (PlaywrightTimeout, AssertionError):
-            page.screenshot(path=str(ARTIFACTS / "learner-lab-failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    user, url = learner_lab
+    with chromium_page(url, ARTIFACTS / "learner-lab-failure.png") as page:
+        run_all(page)
+        panel = page.locator(".dockerlearn-panel", has_text="tag.add-tag")
+        panel.wait_for(timeout=120_000)
+        # A wrong answer first, then the right one, typed into the answer cell above the panel.
+        verdicts = []
+        for command in ("%docker tag busybox:latest mybusybox:v2", "%docker tag busybox:latest mybusybox:v1"):
+            type_answer(page, "tag.add-tag", command)
+            time.sleep(1)  # the cell's prompt number is set just before its output lands
+            verdict = panel.locator(".dockerlearn-verdict")
+            before = verdict.inner_text() if verdict.count() else ""
+            panel.get_by_role("button", name="检查").click()
+            deadline = time.monotonic() + 30
+            while True:
+                text = verdict.inner_text() if verdict.count() else ""
+                if text != before and ("✅" in text or "❌" in text):
+                    break
+                assert time.monotonic() < deadline, f"no new verdict after 检查: {text!r}"
+                time.sleep(0.3)
+            verdicts.append(text)
+        panel.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "learner-lab.png"))
     assert "❌" in verdicts[0] and "✅" in verdicts[1] and "mybusybox:v1" in verdicts[1], verdicts
 
     # Everything ran as the learner: the server and its kernel, in a rootless sandbox.

@@ -10,7 +10,6 @@ by side and none of them touches the user's own Docker or ~/.docker.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import secrets
@@ -358,12 +357,8 @@ class Sandbox:
             f = open(self.paths.lock_file, "w")
         except OSError as e:
             raise unusable_home(e) from None
-        with f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        with f, procs.exclusive(f):
+            yield
 
     # ------------------------------------------------------------ up
     def is_running(self) -> bool:

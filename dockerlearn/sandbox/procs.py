@@ -1,11 +1,13 @@
 """Background services: start detached, tell whether a pid is still ours, stop cleanly."""
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -225,3 +227,13 @@ def url_ready(url: str) -> bool:
             return resp.status < 400
     except OSError:  # urllib.error.HTTPError (4xx/5xx) included
         return False
+
+
+@contextmanager
+def exclusive(f):
+    """Hold an exclusive lock (flock) on the open file f for the with-block; others wait."""
+    fcntl.flock(f, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(f, fcntl.LOCK_UN)

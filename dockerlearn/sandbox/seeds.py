@@ -10,7 +10,6 @@ Built images are cached under the dockerlearn home, so only the first seed is sl
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import os
 import re
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from .. import paths
 from ..errors import MissingPackage, SeedFailed
+from . import procs
 from .imagebuild import Image, add_entry, crc_of_file, gzip_tar, load_image, make_config, make_manifest, save_image
 from ..terminal_bars import Bar
 
@@ -354,12 +354,8 @@ def cache_lock():
         except OSError:
             yield
             return
-    with f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    with f, procs.exclusive(f):
+        yield
 
 
 def debian_point_release(seeded: dict) -> str:
