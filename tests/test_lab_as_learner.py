@@ -44,7 +44,7 @@ def learner_lab(tmp_path):
         assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_an_ordinary_user_runs_the_lab_and_gets_a_tick(learner_lab, sandbox):
+def test_an_ordinary_user_runs_the_lab_and_gets_a_tick(learner_lab, fresh_sandbox):
     user, url = learner_lab
     with chromium_page(url, ARTIFACTS / "learner-lab-failure.png") as page:
         run_all(page)
@@ -79,5 +79,6 @@ def test_an_ordinary_user_runs_the_lab_and_gets_a_tick(learner_lab, sandbox):
     r = as_user(user, f'eval "$(dockerlearn env --name {NAME})" && docker info --format "{{{{.SecurityOptions}}}}" '
                       f"&& docker image inspect --format ok mybusybox:v1")
     assert r.returncode == 0 and "rootless" in r.stdout and r.stdout.strip().endswith("ok"), r.stdout + r.stderr
-    # Root's own sandbox is another daemon: the learner's tag is not there.
-    assert sandbox.run(["image", "inspect", "mybusybox:v1"]).returncode != 0
+    # Root's own sandbox (reset before the test: another test may have made this tag) is another
+    # daemon: the learner's tag is not there.
+    assert fresh_sandbox.run(["image", "inspect", "mybusybox:v1"]).returncode != 0
