@@ -90,12 +90,33 @@ def run_command(page, command: str) -> None:
     page.evaluate(f"() => {{ window.jupyterapp.commands.execute('{command}'); }}")
 
 
+def open_dialog_text(page) -> str:
+    dialog = page.locator(".jp-Dialog")
+    return dialog.first.inner_text() if dialog.count() else "(no dialog open)"
+
+
+def settle_dialogs(page) -> None:
+    """Answer the kernel-choice dialog the way a learner would (its default, Python 3): a slow
+    server can ask before the notebook's kernel is known. Any other dialog fails the test, with
+    its text."""
+    dialog = page.locator(".jp-Dialog")
+    if not dialog.count():
+        return
+    text = dialog.first.inner_text()
+    if "内核" in text or "Kernel" in text:
+        dialog.first.locator(".jp-Dialog-button.jp-mod-accept").click()
+        dialog.first.wait_for(state="detached", timeout=30_000)
+        return
+    raise AssertionError(f"an unexpected dialog is open: {text}")
+
+
 def run_all(page, timeout_s: float = 420) -> None:
     """Run All in the notebook that is open, then wait until every code cell has run."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
                            timeout=120_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    settle_dialogs(page)
     page.locator(".jp-Notebook .jp-Cell").first.click()  # run-all acts on the focused notebook
     # A notebook opens with its recorded outputs (numbered prompts): Run All has started when a
     # prompt shows [*], and has finished when none does and the kernel is idle again.
@@ -108,7 +129,12 @@ def run_all(page, timeout_s: float = 420) -> None:
             page.wait_for_function(running, timeout=10_000)
             break
         except PlaywrightTimeout:
+            settle_dialogs(page)
             time.sleep(1)
+    else:
+        # The recorded outputs (panels included) are on the page either way: without this, a
+        # test would go on against outputs that were never produced in this run.
+        raise AssertionError("Run All never started (no cell showed [*]): " + open_dialog_text(page))
     page.wait_for_function(f"() => !({running})()", timeout=int(timeout_s * 1000))
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
 
@@ -119,6 +145,7 @@ def type_answer(page, exercise_id: str, command: str) -> None:
     cells = page.locator(".jp-Notebook .jp-Cell")
     sources = cells.locator(".jp-InputArea-editor").all_inner_texts()
     answer = cells.nth(next(i for i, s in enumerate(sources) if f'check("{exercise_id}")' in s) - 1)
+    settle_dialogs(page)
     answer.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Control+A")
     page.keyboard.type(command)
