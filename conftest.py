@@ -42,9 +42,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _notebook_of(item) or DAEMON_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.daemon)
-    # The walks through the whole course take minutes each: first, so that with two workers
-    # (scripts/test runs -n 2 --dist loadfile) each starts one at once instead of both ending the run.
-    items.sort(key=lambda item: 0 if item.get_closest_marker("course_walk") else 1)
 
 
 def _notebook_of(item):
