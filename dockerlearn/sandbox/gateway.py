@@ -268,6 +268,11 @@ class Handler(BaseHTTPRequestHandler):
             self._from_daemon = bool(pid) and peer_is_process(self.client_address, self.server.server_address[1], pid)
         return self._from_daemon
 
+    def note_mirror_failure(self, reason: str) -> None:
+        """What the daemon's own mirror request met: its Docker Hub fallback is refused with this."""
+        if self.mirror and not self.public:
+            mirror_failed(reason)
+
     def public_view(self, path: str):
         """Only the seeds: the catalog and tag lists name nothing else, and a manifest by tag is
         served only for a seeded tag (a digest is something the asker already knows)."""
@@ -325,19 +330,17 @@ class Handler(BaseHTTPRequestHandler):
         except OSError as e:
             self.close_connection = True
             log(f"{'mirror' if self.mirror else 'registry'}: the local registry is not answering: {e}")
-            if self.mirror and not self.public:
-                mirror_failed(DOWN_REASON)
+            self.note_mirror_failure(DOWN_REASON)
             return self.registry_error(502, "UNAVAILABLE", f"沙箱的本地镜像仓库没有响应 (registry not answering)：{e}；"
                                                            "运行 dockerlearn up 重新启动它")
         if resp.status >= 500:
             log(f"{'mirror' if self.mirror else 'registry'}: {self.command} {self.path} -> {resp.status} "
                 "(see registry.log; a full disk is the usual cause)")
-            if self.mirror and not self.public:
-                mirror_failed(ERROR_REASON.format(status=resp.status))
-        elif self.mirror and not self.public and resp.status == 404:
+            self.note_mirror_failure(ERROR_REASON.format(status=resp.status))
+        elif resp.status == 404:
             m = REPO_PATH_RE.match(urlsplit(self.path).path)
             if m and m["kind"] == "manifests":
-                mirror_failed(MISSING_REASON.format(repo=m["repo"].removeprefix("library/")))
+                self.note_mirror_failure(MISSING_REASON.format(repo=m["repo"].removeprefix("library/")))
         if resp.status == 200 and self.command == "GET" and TAGS_LIST_RE.match(self.path):
             return self.sorted_tags(resp, conn)
         try:

@@ -21,6 +21,7 @@ import sys
 import time
 from base64 import b64encode
 from contextlib import contextmanager
+from functools import cached_property
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -115,7 +116,6 @@ LOW_DISK = 2 * 2**30  # below this, a pull of debian or a build may not fit
 def recent_line(log: Path, within: float = 600) -> str:
     """The log's last line if it was written in the last `within` seconds (the gateway starts each
     line with its local time), else "": an old refusal is not today's problem."""
-    import time
     line = procs.tail(log, 1).strip()
     try:
         written = time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S"))
@@ -278,7 +278,7 @@ class Sandbox:
     def dockerd_marker(self) -> str:
         return str(self.paths.daemon_json)
 
-    @property
+    @cached_property  # built once: the warm path asks for it several times per call
     def services(self) -> dict[str, Service]:
         p = self.paths
         return {
@@ -828,7 +828,7 @@ class Sandbox:
             registry_address=f"127.0.0.1:{st.registry_port}", mirror_address=f"127.0.0.1:{st.mirror_port}",
             seeded=sorted(st.seeded) if self._seeds_in_place(st) else [],
             disk_free=shutil.disk_usage(self.paths.root).free if exists else None,
-            last_problem=recent_line(self.paths.root / "gateway.log") if exists else "",
+            last_problem=recent_line(self.services["gateway"].log) if exists else "",
         )
 
     def env(self) -> dict[str, str]:
